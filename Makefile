@@ -1,0 +1,70 @@
+# openrisk -- top-level Makefile.
+#
+# The two commands a user needs are `make run` and `make test`; both do
+# their own set-up (Debian packages, build, install, cluster) on a fresh
+# Debian 12 machine as root, and both are idempotent.  Everything else is
+# a building block or a benchmark.  Scripts live in tools/, one per concern.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := /usr/lib/postgresql/15/bin:$(PATH)
+
+.PHONY: help deps build install run stop env token test test-long test-asan \
+	bench-sql bench-http bench load monitoring format clean
+
+help:
+	@echo "make run      build, install and start everything (PostgreSQL + extension + gateway)"
+	@echo "make test     run every test suite; ends with 'N passed, N failed'"
+	@echo "make stop     stop what 'make run' started"
+	@echo "make env      print export lines for psql and curl (eval \"\$$(make -s env)\")"
+	@echo "make bench-sql | bench-http | bench   benchmarks (see docs/)"
+
+deps:
+	@tools/deps.sh
+
+build: deps
+	@$(MAKE) -s -C extension
+	@if [ -f gateway/Makefile ]; then $(MAKE) -s -C gateway; fi
+
+install: build
+	@$(MAKE) -s -C extension install >/dev/null
+
+run: install
+	@tools/run.sh
+
+stop:
+	@tools/stop.sh
+
+env:
+	@tools/env.sh
+
+token:
+	@tools/token.sh "$(ROLE)" "$(TENANT)"
+
+test: install
+	@tools/run-tests.sh
+
+test-long: install
+	@tools/run-tests.sh --long
+
+test-asan: deps
+	@tools/test-asan.sh
+
+bench-sql: install
+	@tools/bench-sql.sh
+
+bench-http: install
+	@tools/bench-http.sh
+
+bench load: install
+	@tools/bench.sh $(SCENARIO)
+
+monitoring:
+	@tools/monitoring.sh start
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	@$(MAKE) -s -C extension clean
+	@if [ -f gateway/Makefile ]; then $(MAKE) -s -C gateway clean; fi

@@ -1,0 +1,115 @@
+-- openrisk cache engine: SQL API (part 1 of the install script).
+--
+-- The C functions live in openrisk.so.  Everything that reads or writes
+-- raw cache keys is revoked from PUBLIC: an ordinary role must not be able
+-- to read another tenant's entries by key, reset the cache or fence it.
+-- Only cache_stats() (numbers, no data) is public.  Endpoint functions
+-- reach the engine as SECURITY DEFINER functions with a pinned search_path.
+
+\echo Use "CREATE EXTENSION openrisk" to load this file. \quit
+
+-- What cache_fetch_meta() and every endpoint's *_meta variant return: the
+-- value plus what an HTTP layer needs to answer truthfully in one round trip.
+CREATE TYPE @extschema@.cache_fetch_result AS (
+    hit   boolean,   -- served from the cache (true) or computed now (false)
+    etag  text,      -- strong validator of value: 16 hex digits, no quotes
+    value text
+);
+
+CREATE FUNCTION @extschema@.cache_get(key text)
+RETURNS text AS 'MODULE_PATHNAME', 'openrisk_cache_get'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@.cache_put(key text, value text,
+                                      ttl interval DEFAULT NULL,
+                                      stamp bigint DEFAULT NULL)
+RETURNS boolean AS 'MODULE_PATHNAME', 'openrisk_cache_put'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.cache_get_many(keys text[])
+RETURNS TABLE (key text, value text) AS 'MODULE_PATHNAME', 'openrisk_cache_get_many'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@.cache_put_many(entries jsonb, ttl interval DEFAULT NULL)
+RETURNS integer AS 'MODULE_PATHNAME', 'openrisk_cache_put_many'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.cache_invalidate(pattern text)
+RETURNS bigint AS 'MODULE_PATHNAME', 'openrisk_cache_invalidate'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.cache_ttl(key text)
+RETURNS interval AS 'MODULE_PATHNAME', 'openrisk_cache_ttl'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@.cache_stamp()
+RETURNS bigint AS 'MODULE_PATHNAME', 'openrisk_cache_stamp'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@.cache_reset()
+RETURNS void AS 'MODULE_PATHNAME', 'openrisk_cache_reset'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.cache_stats(
+    OUT available boolean, OUT enabled boolean,
+    OUT hits bigint, OUT misses bigint, OUT stores bigint,
+    OUT evictions bigint, OUT expirations bigint, OUT invalidations bigint,
+    OUT fills_rejected bigint, OUT too_large bigint, OUT stampede_waits bigint,
+    OUT bypasses bigint, OUT store_failures bigint,
+    OUT entries bigint, OUT bytes_used bigint, OUT bytes_limit bigint,
+    OUT max_entries bigint)
+RETURNS record AS 'MODULE_PATHNAME', 'openrisk_cache_stats'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW @extschema@.cache_stats AS SELECT * FROM @extschema@.cache_stats();
+
+-- Cache-or-compute: return the cached value of key, or run query (with
+-- $1..$n bound to the variadic arguments), cache its first column of its
+-- first row as text, and return it.  Closes the late-fill race (the
+-- generation is read before the query's snapshot is taken) and the
+-- stampede (concurrent misses on one key compute once).  A NULL result is
+-- returned but never cached.
+CREATE FUNCTION @extschema@.cache_fetch(key text, ttl interval, query text)
+RETURNS text AS 'MODULE_PATHNAME', 'openrisk_cache_fetch'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.cache_fetch(key text, ttl interval, query text, VARIADIC args "any")
+RETURNS text AS 'MODULE_PATHNAME', 'openrisk_cache_fetch'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.cache_fetch_meta(key text, ttl interval, query text)
+RETURNS @extschema@.cache_fetch_result AS 'MODULE_PATHNAME', 'openrisk_cache_fetch_meta'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.cache_fetch_meta(key text, ttl interval, query text, VARIADIC args "any")
+RETURNS @extschema@.cache_fetch_result AS 'MODULE_PATHNAME', 'openrisk_cache_fetch_meta'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+REVOKE ALL ON FUNCTION
+    @extschema@.cache_get(text),
+    @extschema@.cache_put(text, text, interval, bigint),
+    @extschema@.cache_get_many(text[]),
+    @extschema@.cache_put_many(jsonb, interval),
+    @extschema@.cache_invalidate(text),
+    @extschema@.cache_ttl(text),
+    @extschema@.cache_stamp(),
+    @extschema@.cache_reset(),
+    @extschema@.cache_fetch(text, interval, text),
+    @extschema@.cache_fetch(text, interval, text, "any"),
+    @extschema@.cache_fetch_meta(text, interval, text),
+    @extschema@.cache_fetch_meta(text, interval, text, "any")
+FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+GRANT SELECT ON @extschema@.cache_stats TO PUBLIC;
+
+-- One clear warning when the library was not preloaded: everything still
+-- works, computed without a cache.
+DO $$
+BEGIN
+    IF NOT (SELECT available FROM @extschema@.cache_stats()) THEN
+        RAISE WARNING 'openrisk: the shared cache is not available; functions compute without it'
+            USING HINT = 'Add openrisk to shared_preload_libraries in postgresql.conf and restart PostgreSQL.';
+    END IF;
+END
+$$;

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# tools/cluster.sh -- the project's throwaway PostgreSQL 15 cluster.
+#
+#   cluster.sh start    create (first time) and start; create db + extension
+#   cluster.sh stop     stop it (fast mode)
+#   cluster.sh restart  restart it (needed after a new openrisk.so)
+#   cluster.sh status   exit 0 when it accepts connections
+#   cluster.sh psql ... psql against it as the superuser
+#
+# The cluster is owned by the postgres OS user because initdb refuses to
+# run as root.  It listens on a unix socket in the run folder and on
+# 127.0.0.1 only, on a non-default port, with trust authentication: it is
+# a development and test cluster, never a production one.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+conf() {
+	cat <<CONF
+# written by tools/cluster.sh -- development/test settings
+listen_addresses = '127.0.0.1'
+port = $OPENRISK_PGPORT
+unix_socket_directories = '$PG_SOCKET_DIR'
+shared_preload_libraries = 'openrisk'
+max_connections = 200
+shared_buffers = 256MB
+logging_collector = off
+log_min_messages = warning
+log_line_prefix = '%m [%p] %q%u@%d '
+max_prepared_transactions = 10
+openrisk.cache_memory = '64MB'
+CONF
+	[ -f "$OPENRISK_RUN_DIR/extra.conf" ] && cat "$OPENRISK_RUN_DIR/extra.conf"
+	return 0
+}
+
+init_cluster() {
+	[ -f "$PGDATA_DIR/PG_VERSION" ] && return 0
+	say "creating cluster in $PGDATA_DIR (port $OPENRISK_PGPORT)"
+	mkdir -p "$OPENRISK_RUN_DIR"
+	chown postgres: "$OPENRISK_RUN_DIR"
+	as_postgres mkdir -p "$PGDATA_DIR" "$PG_SOCKET_DIR" "$LOG_DIR"
+	as_postgres "$PGBIN/initdb" -D "$PGDATA_DIR" -U postgres --auth=trust \
+		-E UTF8 --locale=C.UTF-8 >"$LOG_DIR/initdb.log" 2>&1 ||
+		{ cat "$LOG_DIR/initdb.log" >&2; die "initdb failed"; }
+	echo "include_if_exists = 'openrisk.conf'" | as_postgres tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null
+}
+
+is_up() { "$PGBIN/pg_isready" -q -h "$PG_SOCKET_DIR" -p "$OPENRISK_PGPORT" 2>/dev/null; }
+
+start() {
+	require_root run
+	init_cluster
+	as_postgres mkdir -p "$PG_SOCKET_DIR" "$LOG_DIR"
+	conf | as_postgres tee "$PGDATA_DIR/openrisk.conf" >/dev/null
+	if ! is_up; then
+		say "starting PostgreSQL on port $OPENRISK_PGPORT (log: $LOG_DIR/postgresql.log)"
+		as_postgres "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$LOG_DIR/postgresql.log" -w -t 60 start >/dev/null ||
+			{ tail -20 "$LOG_DIR/postgresql.log" >&2; die "PostgreSQL did not start"; }
+	fi
+	"$PGBIN/psql" -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$OPENRISK_DB'" | grep -q 1 ||
+		"$PGBIN/createdb" "$OPENRISK_DB"
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS openrisk" 2>&1 | grep -v '^$' >&2 || true
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -c "ALTER EXTENSION openrisk UPDATE" >/dev/null 2>&1 || true
+}
+
+stop() {
+	[ -f "$PGDATA_DIR/PG_VERSION" ] || return 0
+	if is_up || [ -f "$PGDATA_DIR/postmaster.pid" ]; then
+		say "stopping PostgreSQL"
+		as_postgres "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w -t 60 stop >/dev/null || true
+	fi
+}
+
+case "${1:-}" in
+start) start ;;
+stop) stop ;;
+restart)
+	stop
+	start
+	;;
+status) is_up ;;
+psql)
+	shift
+	exec "$PGBIN/psql" -X "$@"
+	;;
+*) die "usage: $0 start|stop|restart|status|psql" ;;
+esac
