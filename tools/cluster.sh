@@ -59,8 +59,9 @@ start() {
 	fi
 	"$PGBIN/psql" -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$OPENRISK_DB'" | grep -q 1 ||
 		"$PGBIN/createdb" "$OPENRISK_DB"
-	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS openrisk" 2>&1 | grep -v '^$' >&2 || true
-	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -c "ALTER EXTENSION openrisk UPDATE" >/dev/null 2>&1 || true
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS openrisk" ||
+		die "CREATE EXTENSION openrisk failed (see the error above)"
+
 }
 
 stop() {

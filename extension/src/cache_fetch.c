@@ -1,0 +1,295 @@
+/*-------------------------------------------------------------------------
+ *
+ * cache_fetch.c
+ *		cache_fetch(): the race-free cache-or-compute primitive.
+ *
+ * Every OpenRisk endpoint function, and any user's function, caches its
+ * result through this one call:
+ *
+ *   cache_fetch(key, ttl, query, VARIADIC args "any") returns text
+ *
+ * On a hit the stored text is returned without running anything.  On a
+ * miss it claims the key against a stampede, reads the fill stamp, and
+ * only then runs the query -- through SPI, in a VOLATILE function, so in
+ * READ COMMITTED the query's snapshot is taken after the stamp.  That
+ * ordering is what lets or_store() refuse a value computed from a snapshot
+ * older than a committed invalidation.
+ *
+ * Query plans are prepared once per backend per (query text, argument
+ * types) and kept, so a miss costs one plan execution, not a parse.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "cache.h"
+#include "cache_sql.h"
+
+#define MAX_KEPT_PLANS 512
+
+typedef struct KeptPlan
+{
+	char	   *signature;		/* "argtype,argtype|query": the hash key */
+	SPIPlanPtr	plan;
+} KeptPlan;
+
+static HTAB *kept_plans = NULL;
+
+static uint32
+signature_hash(const void *key, Size keysize)
+{
+	const char *s = *(char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+static int
+signature_match(const void *a, const void *b, Size keysize)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The kept plan for query with these argument types, preparing it once. */
+static SPIPlanPtr
+plan_for(const char *query, int nargs, Oid *types)
+{
+	StringInfoData sig;
+	KeptPlan   *kp;
+	bool		found;
+	SPIPlanPtr	plan;
+	int			i;
+
+	if (kept_plans == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(char *);
+		ctl.entrysize = sizeof(KeptPlan);
+		ctl.hash = signature_hash;
+		ctl.match = signature_match;
+		ctl.hcxt = CacheMemoryContext;
+		kept_plans = hash_create("openrisk kept plans", 64, &ctl,
+								 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	}
+	initStringInfo(&sig);
+	for (i = 0; i < nargs; i++)
+		appendStringInfo(&sig, "%u,", types[i]);
+	appendStringInfo(&sig, "|%s", query);
+
+	kp = hash_search(kept_plans, &sig.data, HASH_FIND, NULL);
+	if (kp != NULL)
+		return kp->plan;
+
+	plan = SPI_prepare(query, nargs, types);
+	if (plan == NULL)
+		elog(ERROR, "openrisk: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (hash_get_num_entries(kept_plans) >= MAX_KEPT_PLANS)
+		return plan;			/* dynamic queries: used once, freed with SPI */
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "openrisk: SPI_keepplan failed");
+	{
+		char	   *copy = MemoryContextStrdup(CacheMemoryContext, sig.data);
+
+		kp = hash_search(kept_plans, &copy, HASH_ENTER, &found);
+		kp->plan = plan;
+	}
+	return plan;
+}
+
+/*
+ * Run query with args; return the first column of the first row as text
+ * in the caller's memory context, or NULL (no row, or a NULL value).
+ */
+static text *
+run_query(const char *query, int nargs, Datum *values, Oid *types, bool *nulls)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *nullmap = nargs > 0 ? palloc(nargs) : NULL;
+	text	   *result = NULL;
+	SPIPlanPtr	plan;
+	int			rc;
+	int			i;
+
+	for (i = 0; i < nargs; i++)
+		nullmap[i] = nulls[i] ? 'n' : ' ';
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "openrisk: SPI_connect failed");
+	plan = plan_for(query, nargs, types);
+	rc = SPI_execute_plan(plan, values, nullmap, false, 1);
+	if (rc < 0)
+		elog(ERROR, "openrisk: query failed: %s", SPI_result_code_string(rc));
+	if (SPI_tuptable == NULL || SPI_tuptable->tupdesc->natts < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cache_fetch query must return at least one column")));
+	if (SPI_processed > 0)
+	{
+		char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (s != NULL)
+		{
+			MemoryContext spi = MemoryContextSwitchTo(caller);
+
+			result = cstring_to_text(s);
+			MemoryContextSwitchTo(spi);
+		}
+	}
+	SPI_finish();
+	return result;
+}
+
+/* run_query(), releasing our stampede claim if the query fails. */
+static text *
+run_query_owning(const char *query, int nargs, Datum *values, Oid *types, bool *nulls,
+				 bool own_claim)
+{
+	text	   *result = NULL;
+
+	PG_TRY();
+	{
+		result = run_query(query, nargs, values, types, nulls);
+	}
+	PG_CATCH();
+	{
+		if (own_claim)
+			or_inflight_release();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/* An interval as whole seconds, the way TTLs are stored. */
+int64
+or_interval_seconds(Interval *iv)
+{
+	int64		secs = iv->time / USECS_PER_SEC;
+
+	secs += (int64) iv->day * SECS_PER_DAY;
+	secs += (int64) iv->month * DAYS_PER_MONTH * SECS_PER_DAY;
+	return secs;
+}
+
+/* The TTL argument, or the key's namespace default; errors on <= 0. */
+int64
+or_ttl_arg(FunctionCallInfo fcinfo, int argno, const char *key, int keylen)
+{
+	int64		secs;
+
+	if (PG_ARGISNULL(argno))
+		return or_default_ttl_for_key(key, keylen);
+	secs = or_interval_seconds(PG_GETARG_INTERVAL_P(argno));
+	if (secs <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cache TTL must be at least one second")));
+	return secs;
+}
+
+/*
+ * The whole cache-or-compute protocol; see the file header.  Fills *out.
+ */
+static void
+fetch(FunctionCallInfo fcinfo, FetchOutcome *out)
+{
+	text	   *key_t;
+	char	   *query;
+	KeyInfo		ki;
+	int64		ttl;
+	bool		usable;
+	bool		fill = true;
+	InflightClaim claim = INFLIGHT_UNTRACKED;
+	uint64		stamp = 0;
+	Datum	   *args = NULL;
+	Oid		   *types = NULL;
+	bool	   *nulls = NULL;
+	int			nargs = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("cache_fetch: key and query must not be NULL")));
+	key_t = PG_GETARG_TEXT_PP(0);
+	or_key_check(VARDATA_ANY(key_t), VARSIZE_ANY_EXHDR(key_t));
+	ttl = or_ttl_arg(fcinfo, 1, VARDATA_ANY(key_t), VARSIZE_ANY_EXHDR(key_t));
+	query = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (PG_NARGS() > 3)
+	{
+		nargs = extract_variadic_args(fcinfo, 3, true, &args, &types, &nulls);
+		if (nargs < 0)
+			nargs = 0;
+	}
+
+	memset(out, 0, sizeof(*out));
+	or_key_analyze(VARDATA_ANY(key_t), VARSIZE_ANY_EXHDR(key_t), &ki);
+	usable = or_cache_lookup_allowed(&ki);
+	if (usable)
+	{
+		LookupResult r = or_lookup(&ki, &out->value, &out->etag, NULL);
+
+		if (r == LOOKUP_MISS)
+		{
+			claim = or_inflight_claim_or_wait(ki.hash);
+			if (claim == INFLIGHT_WAITED)
+				r = or_lookup(&ki, &out->value, &out->etag, NULL);
+		}
+		if (r == LOOKUP_HIT)
+		{
+			or_count(hits);
+			out->hit = true;
+			return;
+		}
+		or_count(misses);
+		fill = (r != LOOKUP_FENCED);
+		if (fill)
+			stamp = or_read_stamp();
+	}
+
+	out->value = run_query_owning(query, nargs, args, types, nulls, claim == INFLIGHT_OWNER);
+
+	if (out->value != NULL)
+	{
+		out->etag = or_value_etag(VARDATA_ANY(out->value), VARSIZE_ANY_EXHDR(out->value));
+		if (usable && fill)
+			(void) or_store(&ki, VARDATA_ANY(out->value), VARSIZE_ANY_EXHDR(out->value),
+							GetCurrentTimestamp() + ttl * USECS_PER_SEC,
+							stamp, out->etag);
+	}
+	/* released after the store, so waiters wake up to a hit */
+	if (claim == INFLIGHT_OWNER)
+		or_inflight_release();
+}
+
+PG_FUNCTION_INFO_V1(openrisk_cache_fetch);
+Datum
+openrisk_cache_fetch(PG_FUNCTION_ARGS)
+{
+	FetchOutcome out;
+
+	fetch(fcinfo, &out);
+	if (out.value == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(out.value);
+}
+
+PG_FUNCTION_INFO_V1(openrisk_cache_fetch_meta);
+Datum
+openrisk_cache_fetch_meta(PG_FUNCTION_ARGS)
+{
+	FetchOutcome out;
+
+	fetch(fcinfo, &out);
+	return or_fetch_result_datum(fcinfo, &out);
+}

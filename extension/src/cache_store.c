@@ -1,0 +1,425 @@
+/*-------------------------------------------------------------------------
+ *
+ * cache_store.c
+ *		The hash table: lookup, store, remove, and the chunk allocator.
+ *
+ * Locking rules (never broken, so no deadlock is possible):
+ *   - a bucket chain and the entries linked in it are protected by the
+ *     partition lock of the bucket (bucket index mod OR_PARTITIONS);
+ *   - the free lists of entries and chunks are protected by the allocator
+ *     lock, which may be taken while holding one partition lock, never the
+ *     other way round;
+ *   - a backend never holds two partition locks at once.  Making room
+ *     (eviction) happens before the inserting backend takes its own
+ *     partition lock, one victim partition at a time.
+ *
+ * Hits take their partition lock in shared mode only; counters are
+ * atomics, and the CLOCK reference bit is an atomic set without the lock.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+
+#include "cache.h"
+
+/* How many victims one store may evict before giving up. */
+#define MAX_EVICTIONS_PER_STORE 4096
+
+static inline uint32
+bucket_of(uint64 hash)
+{
+	return (uint32) (hash >> 16) & (or_cache->nbuckets - 1);
+}
+
+uint32
+or_partition_of(uint64 hash)
+{
+	return bucket_of(hash) & (OR_PARTITIONS - 1);
+}
+
+/*
+ * Is an entry stamped 'stamp' still valid for prefixes 'slots'?  Every
+ * prefix generation must be <= the stamp (no invalidation committed after
+ * the fill began), no scanning invalidation may have committed since, and,
+ * with check_fence, no transaction may be committing an invalidation of
+ * one of the prefixes right now.
+ */
+bool
+or_stamp_is_current(int nprefixes, const uint32 *slots, uint64 stamp, bool check_fence)
+{
+	int			i;
+
+	if (pg_atomic_read_u64(&or_cache->glob_gen) > stamp)
+		return false;
+	if (check_fence && pg_atomic_read_u32(&or_cache->glob_fence) != 0)
+		return false;
+	for (i = 0; i < nprefixes; i++)
+	{
+		PrefixSlot *s = &or_slots[slots[i]];
+
+		if (pg_atomic_read_u64(&s->gen) > stamp)
+			return false;
+		if (check_fence && pg_atomic_read_u32(&s->fence) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Valid = not expired and not invalidated (fences are checked separately). */
+bool
+or_entry_is_valid(const CacheEntry *e, TimestampTz now, bool *expired)
+{
+	*expired = e->expires_at <= now;
+	if (*expired)
+		return false;
+	return or_stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp, false);
+}
+
+/* Copy len bytes starting at byte offset off of a chunk chain into dst. */
+static void
+chain_read(uint32 chunk, uint32 off, char *dst, uint32 len)
+{
+	while (off >= OR_CHUNK_SIZE)
+	{
+		chunk = or_chunk_next[chunk];
+		off -= OR_CHUNK_SIZE;
+	}
+	while (len > 0)
+	{
+		uint32		n = Min(len, OR_CHUNK_SIZE - off);
+
+		memcpy(dst, or_chunk_data + (Size) chunk * OR_CHUNK_SIZE + off, n);
+		dst += n;
+		len -= n;
+		off = 0;
+		chunk = or_chunk_next[chunk];
+	}
+}
+
+/* Compare the stored key with key, chunk by chunk, without copying. */
+bool
+or_entry_key_matches(const CacheEntry *e, const char *key, int len)
+{
+	uint32		chunk = e->first_chunk;
+	uint32		done = 0;
+
+	if (e->key_len != (uint32) len)
+		return false;
+	while (done < (uint32) len)
+	{
+		uint32		n = Min((uint32) len - done, OR_CHUNK_SIZE);
+
+		if (memcmp(or_chunk_data + (Size) chunk * OR_CHUNK_SIZE, key + done, n) != 0)
+			return false;
+		done += n;
+		chunk = or_chunk_next[chunk];
+	}
+	return true;
+}
+
+/* palloc'd, NUL-terminated copy of an entry's key (for scans). */
+char *
+or_entry_key_copy(const CacheEntry *e)
+{
+	char	   *k = palloc(e->key_len + 1);
+
+	chain_read(e->first_chunk, 0, k, e->key_len);
+	k[e->key_len] = '\0';
+	return k;
+}
+
+/* Find key in its bucket; caller holds the partition lock. */
+static uint32
+find_locked(const KeyInfo *ki, uint32 *prev_out)
+{
+	uint32		prev = OR_NIL;
+	uint32		idx = or_buckets[bucket_of(ki->hash)];
+
+	while (idx != OR_NIL)
+	{
+		CacheEntry *e = &or_entries[idx];
+
+		if (e->hash == ki->hash && or_entry_key_matches(e, ki->key, ki->len))
+			break;
+		prev = idx;
+		idx = e->next;
+	}
+	if (prev_out)
+		*prev_out = prev;
+	return idx;
+}
+
+/* Return a reserved or unlinked entry's chunks and header to the free lists. */
+static void
+free_entry_storage(uint32 idx)
+{
+	CacheEntry *e = &or_entries[idx];
+	uint32		tail = e->first_chunk;
+	uint32		i;
+
+	/* find the chain's tail outside the allocator lock */
+	for (i = 1; i < e->nchunks; i++)
+		tail = or_chunk_next[tail];
+
+	LWLockAcquire(OR_ALLOC_LOCK, LW_EXCLUSIVE);
+	if (e->nchunks > 0)
+	{
+		or_chunk_next[tail] = or_cache->free_chunk_head;
+		or_cache->free_chunk_head = e->first_chunk;
+		or_cache->free_chunks += e->nchunks;
+	}
+	e->first_chunk = OR_NIL;
+	e->nchunks = 0;
+	e->next = or_cache->free_entry_head;
+	or_cache->free_entry_head = idx;
+	or_cache->used_entries--;
+	LWLockRelease(OR_ALLOC_LOCK);
+}
+
+/*
+ * Unlink entry idx from partition part's chain and free it.  The caller
+ * holds that partition lock exclusively.  The entry's prefixes stop
+ * counting it as live, unless a prefix was invalidated after it was stored
+ * (that invalidation already took the count to zero).
+ */
+void
+or_unlink_entry(uint32 part, uint32 idx)
+{
+	CacheEntry *e = &or_entries[idx];
+	uint32	   *link = &or_buckets[bucket_of(e->hash)];
+	int			i;
+
+	Assert(or_partition_of(e->hash) == part);
+	while (*link != idx)
+	{
+		Assert(*link != OR_NIL);
+		link = &or_entries[*link].next;
+	}
+	*link = e->next;
+	e->in_use = false;
+
+	for (i = 0; i < e->nprefixes; i++)
+	{
+		PrefixSlot *s = &or_slots[e->prefix_slot[i]];
+		uint32		live = pg_atomic_read_u32(&s->live);
+
+		if (pg_atomic_read_u64(&s->gen) > e->stamp)
+			continue;
+		while (live > 0 && !pg_atomic_compare_exchange_u32(&s->live, &live, live - 1))
+			;
+	}
+	free_entry_storage(idx);
+}
+
+/*
+ * Look a key up.  On a hit the value is copied into a palloc'd text (in
+ * the caller's memory context) and its validator and expiry returned.
+ * An entry found expired or invalidated is removed on the way out.
+ */
+LookupResult
+or_lookup(const KeyInfo *ki, text **value, uint64 *etag, TimestampTz *expires_at)
+{
+	uint32		part = or_partition_of(ki->hash);
+	LWLock	   *lock = OR_PARTITION_LOCK(part);
+	TimestampTz now = GetCurrentTimestamp();
+	uint32		idx;
+	bool		expired = false;
+	bool		dead = false;
+	LookupResult result = LOOKUP_MISS;
+
+	LWLockAcquire(lock, LW_SHARED);
+	idx = find_locked(ki, NULL);
+	if (idx != OR_NIL)
+	{
+		CacheEntry *e = &or_entries[idx];
+
+		if (!or_entry_is_valid(e, now, &expired))
+			dead = true;
+		else if (!or_stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp, true))
+			result = LOOKUP_FENCED;
+		else
+		{
+			if (value)
+			{
+				*value = (text *) palloc(VARHDRSZ + e->value_len);
+				SET_VARSIZE(*value, VARHDRSZ + e->value_len);
+				chain_read(e->first_chunk, e->key_len, VARDATA(*value), e->value_len);
+			}
+			if (etag)
+				*etag = e->etag;
+			if (expires_at)
+				*expires_at = e->expires_at;
+			if (pg_atomic_read_u32(&e->referenced) == 0)
+				pg_atomic_write_u32(&e->referenced, 1);
+			result = LOOKUP_HIT;
+		}
+	}
+	LWLockRelease(lock);
+
+	if (dead)
+	{
+		/* reclaim now rather than waiting for the clock hand */
+		LWLockAcquire(lock, LW_EXCLUSIVE);
+		idx = find_locked(ki, NULL);
+		if (idx != OR_NIL && !or_entry_is_valid(&or_entries[idx], now, &expired))
+		{
+			or_unlink_entry(part, idx);
+			if (expired)
+				or_count(expirations);
+		}
+		LWLockRelease(lock);
+	}
+	return result;
+}
+
+/*
+ * Take an entry header and n chunks from the free lists, evicting as
+ * needed.  Returns false when nothing more could be evicted.
+ */
+static bool
+reserve(uint32 nchunks, uint32 *entry_out, uint32 *chunk_out)
+{
+	int			tries;
+
+	for (tries = 0; tries < MAX_EVICTIONS_PER_STORE; tries++)
+	{
+		LWLockAcquire(OR_ALLOC_LOCK, LW_EXCLUSIVE);
+		if (or_cache->free_entry_head != OR_NIL && or_cache->free_chunks >= nchunks)
+		{
+			uint32		head = or_cache->free_chunk_head;
+			uint32		last = head;
+			uint32		i;
+
+			*entry_out = or_cache->free_entry_head;
+			or_cache->free_entry_head = or_entries[*entry_out].next;
+			or_cache->used_entries++;
+			for (i = 1; i < nchunks; i++)
+				last = or_chunk_next[last];
+			or_cache->free_chunk_head = or_chunk_next[last];
+			or_chunk_next[last] = OR_NIL;
+			or_cache->free_chunks -= nchunks;
+			LWLockRelease(OR_ALLOC_LOCK);
+			*chunk_out = head;
+			return true;
+		}
+		LWLockRelease(OR_ALLOC_LOCK);
+		if (!or_evict_one())
+			break;
+	}
+	return false;
+}
+
+/* Copy len bytes of src into a chunk chain at byte offset off. */
+static void
+chain_write(uint32 chunk, uint32 off, const char *src, uint32 len)
+{
+	while (off >= OR_CHUNK_SIZE)
+	{
+		chunk = or_chunk_next[chunk];
+		off -= OR_CHUNK_SIZE;
+	}
+	while (len > 0)
+	{
+		uint32		n = Min(len, OR_CHUNK_SIZE - off);
+
+		memcpy(or_chunk_data + (Size) chunk * OR_CHUNK_SIZE + off, src, n);
+		src += n;
+		len -= n;
+		off = 0;
+		chunk = or_chunk_next[chunk];
+	}
+}
+
+/*
+ * Publish a value computed by a fill that started at 'stamp'.  The value is
+ * copied into reserved chunks before any partition lock is taken; the
+ * publish itself re-checks, under the partition lock, that no invalidation
+ * of the key's prefixes committed or is committing since the stamp.  This
+ * is what makes a late fill impossible.
+ */
+StoreResult
+or_store(const KeyInfo *ki, const char *value, int vlen, TimestampTz expires_at,
+		 uint64 stamp, uint64 etag)
+{
+	uint64		total = (uint64) ki->len + vlen;
+	uint32		nchunks = (uint32) ((total + OR_CHUNK_SIZE - 1) / OR_CHUNK_SIZE);
+	uint32		part = or_partition_of(ki->hash);
+	LWLock	   *lock = OR_PARTITION_LOCK(part);
+	uint32		idx,
+				chunk,
+				old,
+				prev;
+	CacheEntry *e;
+	int			i;
+
+	if (total > (uint64) or_max_entry_size || nchunks > or_cache->nchunks / 2)
+	{
+		or_count(too_large);
+		return STORE_TOO_LARGE;
+	}
+	/* cheap early exit before copying anything */
+	if (!or_stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp, true))
+	{
+		or_count(fills_rejected);
+		return STORE_RACE;
+	}
+	if (!reserve(nchunks, &idx, &chunk))
+	{
+		or_count(store_failures);
+		return STORE_NO_SPACE;
+	}
+
+	e = &or_entries[idx];
+	e->first_chunk = chunk;
+	e->nchunks = nchunks;
+	e->key_len = ki->len;
+	e->value_len = vlen;
+	chain_write(chunk, 0, ki->key, ki->len);
+	chain_write(chunk, ki->len, value, vlen);
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	if (!or_stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp, true))
+	{
+		LWLockRelease(lock);
+		free_entry_storage(idx);
+		or_count(fills_rejected);
+		return STORE_RACE;
+	}
+	old = find_locked(ki, &prev);
+	if (old != OR_NIL)
+		or_unlink_entry(part, old);
+
+	e->hash = ki->hash;
+	e->stamp = stamp;
+	e->etag = etag;
+	e->expires_at = expires_at;
+	e->nprefixes = (uint8) ki->nprefixes;
+	memcpy(e->prefix_slot, ki->prefix_slot, sizeof(uint32) * ki->nprefixes);
+	pg_atomic_write_u32(&e->referenced, 0);
+	e->next = or_buckets[bucket_of(ki->hash)];
+	or_buckets[bucket_of(ki->hash)] = idx;
+	e->in_use = true;
+	for (i = 0; i < ki->nprefixes; i++)
+		pg_atomic_fetch_add_u32(&or_slots[ki->prefix_slot[i]].live, 1);
+	LWLockRelease(lock);
+
+	or_count(stores);
+	return STORE_OK;
+}
+
+/* Physically remove a key (exact invalidation at commit, or reset). */
+bool
+or_remove_key(const KeyInfo *ki)
+{
+	uint32		part = or_partition_of(ki->hash);
+	uint32		idx;
+
+	LWLockAcquire(OR_PARTITION_LOCK(part), LW_EXCLUSIVE);
+	idx = find_locked(ki, NULL);
+	if (idx != OR_NIL)
+		or_unlink_entry(part, idx);
+	LWLockRelease(OR_PARTITION_LOCK(part));
+	return idx != OR_NIL;
+}

@@ -1,0 +1,105 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *		The openrisk.* settings, and the namespace -> default TTL rule.
+ *
+ * Sizes are postmaster-only because the segment is reserved once.  The
+ * on/off switch is superuser-settable at runtime (ALTER SYSTEM + reload is
+ * the seed's CACHE_ENABLED=false rollback).  TTLs are reloadable.
+ * Every setting is documented in docs/CACHING.md.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "utils/guc.h"
+
+#include "cache.h"
+
+int			or_cache_memory_kb = 64 * 1024;
+int			or_cache_max_entries = 131072;
+bool		or_cache_enabled = true;
+int			or_max_entry_size = 1024 * 1024;
+int			or_ttl_risk = 300;
+int			or_ttl_dashboard = 600;
+int			or_ttl_connector = 900;
+int			or_ttl_app = 1200;
+int			or_ttl_default = 300;
+int			or_stampede_timeout_ms = 2000;
+bool		or_notify = true;
+
+static void
+define_ttl(const char *name, const char *desc, int *var, int def)
+{
+	DefineCustomIntVariable(name, desc,
+							"Used when a cache_put/cache_fetch call passes no TTL.",
+							var, def, 1, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+}
+
+void
+or_define_gucs(void)
+{
+	DefineCustomIntVariable("openrisk.cache_memory",
+							"Shared memory reserved for cached keys and values.",
+							"Reserved at server start; the cache evicts instead of growing.",
+							&or_cache_memory_kb, 64 * 1024, 1024, INT_MAX / 2,
+							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("openrisk.cache_max_entries",
+							"Maximum number of cached entries.",
+							"Each entry costs a fixed header of about 130 bytes outside cache_memory.",
+							&or_cache_max_entries, 131072, 128, 16 * 1024 * 1024,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("openrisk.cache_enabled",
+							 "Serve and fill the result cache.",
+							 "Off makes every cached function a pure passthrough; invalidations still apply.",
+							 &or_cache_enabled, true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("openrisk.max_entry_size",
+							"Largest key plus value stored in the cache.",
+							"Larger results are computed and returned but not stored, and counted as too_large.",
+							&or_max_entry_size, 1024 * 1024, 64, INT_MAX / 2,
+							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	define_ttl("openrisk.ttl_risk", "Default TTL of risk:* keys.", &or_ttl_risk, 300);
+	define_ttl("openrisk.ttl_dashboard", "Default TTL of dashboard:* keys.", &or_ttl_dashboard, 600);
+	define_ttl("openrisk.ttl_connector", "Default TTL of connector:* keys.", &or_ttl_connector, 900);
+	define_ttl("openrisk.ttl_app", "Default TTL of app:* keys.", &or_ttl_app, 1200);
+	define_ttl("openrisk.ttl_default", "Default TTL of keys in any other namespace.", &or_ttl_default, 300);
+	DefineCustomIntVariable("openrisk.stampede_timeout",
+							"How long a miss waits for another backend computing the same key.",
+							"After this the waiter computes the value itself.",
+							&or_stampede_timeout_ms, 2000, 0, 600000,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomBoolVariable("openrisk.notify",
+							 "Send one NOTIFY on channel openrisk_cache per transaction that invalidated keys.",
+							 NULL, &or_notify, true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("openrisk");
+}
+
+/*
+ * The namespace of a key is its first ':'-separated segment; it picks the
+ * default TTL, matching the seed's table (risk 5 min, dashboard 10 min,
+ * connector 15 min, app 20 min).
+ */
+int
+or_default_ttl_for_key(const char *key, int len)
+{
+	int			n = 0;
+
+	while (n < len && key[n] != ':')
+		n++;
+#define NS_IS(lit) (n == (int) sizeof(lit) - 1 && memcmp(key, lit, n) == 0)
+	if (NS_IS("risk"))
+		return or_ttl_risk;
+	if (NS_IS("dashboard"))
+		return or_ttl_dashboard;
+	if (NS_IS("connector"))
+		return or_ttl_connector;
+	if (NS_IS("app"))
+		return or_ttl_app;
+#undef NS_IS
+	return or_ttl_default;
+}
