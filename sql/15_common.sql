@@ -1,0 +1,138 @@
+-- sql/15_common.sql -- argument checks and error reporting shared by every
+-- endpoint and write function.
+--
+-- Why this file exists: every read endpoint must reject bad input before it
+-- builds a cache key (nothing is ever cached for an error), and every error
+-- must carry the right SQLSTATE and a human sentence the gateway can pass
+-- to a client.  Writing those checks once keeps the eleven endpoints from
+-- drifting apart in what they accept and how they say no.
+--
+-- SQLSTATEs used across the API:
+--   22023 invalid_parameter_value  bad page/page_size/enum/period/days/sort,
+--                                  wrong JSON type, unknown body field
+--   22P02 invalid_text_representation  malformed uuid / json / number
+--                                  (raised by PostgreSQL's own input casts)
+--   23502/23503/23505/23514        constraint violations (message from the
+--                                  constraint's COMMENT, see _raise_constraint)
+--
+-- These helpers are revoked from PUBLIC and only called from the SECURITY
+-- DEFINER endpoints, which pin search_path; they carry no SET clause of
+-- their own because one costs a GUC save/restore per call on the hit path.
+
+-- Raise invalid_parameter_value with a human message.
+CREATE FUNCTION openrisk._bad_parameter(message text, hint text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = message,
+        HINT = coalesce(hint, '');
+END
+$$;
+
+-- A required argument: NULL is a bad parameter, not "not found".
+CREATE FUNCTION openrisk._require(value anyelement, name text)
+RETURNS anyelement LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF value IS NULL THEN
+        PERFORM openrisk._bad_parameter(format('%s is required', name));
+    END IF;
+    RETURN value;
+END
+$$;
+
+-- Pagination used by every list: page >= 1, page_size 1..200.
+CREATE FUNCTION openrisk._check_page(page integer, page_size integer)
+RETURNS void LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF page IS NULL OR page < 1 THEN
+        PERFORM openrisk._bad_parameter(format('page must be 1 or more (got %s)', coalesce(page::text, 'null')));
+    END IF;
+    IF page_size IS NULL OR page_size NOT BETWEEN 1 AND 200 THEN
+        PERFORM openrisk._bad_parameter(format('page_size must be between 1 and 200 (got %s)',
+                                               coalesce(page_size::text, 'null')));
+    END IF;
+END
+$$;
+
+-- Normalise an optional enumerated argument: NULL stays NULL (no filter),
+-- anything else is trimmed, case-folded as the enum is spelled, and must
+-- be one of allowed.  Returns the normalised value, which goes into keys.
+CREATE FUNCTION openrisk._enum_arg(value text, name text, allowed text[], upper_case boolean)
+RETURNS text LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    v text;
+BEGIN
+    IF value IS NULL THEN
+        RETURN NULL;
+    END IF;
+    v := CASE WHEN upper_case THEN upper(btrim(value)) ELSE lower(btrim(value)) END;
+    IF NOT v = ANY (allowed) THEN
+        PERFORM openrisk._bad_parameter(
+            format('%s must be one of %s (got %L)', name, array_to_string(allowed, ', '), value));
+    END IF;
+    RETURN v;
+END
+$$;
+
+-- The reporting window of a period name, in the key and in the query.
+-- 'all' is unbounded.  The window moves with time; the namespace TTL bounds
+-- how long a cached answer may lag behind the clock.
+CREATE FUNCTION openrisk._period_start(period text)
+RETURNS timestamptz LANGUAGE sql STABLE
+AS $$
+    SELECT CASE period
+        WHEN 'week'    THEN now() - interval '7 days'
+        WHEN 'month'   THEN now() - interval '1 month'
+        WHEN 'quarter' THEN now() - interval '3 months'
+        WHEN 'year'    THEN now() - interval '1 year'
+        ELSE '-infinity'::timestamptz END
+$$;
+
+CREATE FUNCTION openrisk._period_arg(period text)
+RETURNS text LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT openrisk._enum_arg(openrisk._require(period, 'period'), 'period',
+                              ARRAY['week', 'month', 'quarter', 'year', 'all'], false)
+$$;
+
+-- Free text in a key: its md5, so ':' or '*' typed by a user can never
+-- change the shape of a key or turn it into a pattern.  '-' stands for
+-- "no value" (md5 never produces it).
+CREATE FUNCTION openrisk._key_text(value text)
+RETURNS text LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE WHEN value IS NULL THEN '-' ELSE md5(value) END
+$$;
+
+-- Re-raise a constraint violation caught in a write function with the
+-- constraint's COMMENT as the message (the sentence lives next to the rule
+-- in 10_schema.sql) and the original SQLSTATE.  NOT NULL violations become
+-- "<column> is required".  Anything without a comment keeps PostgreSQL's
+-- own message.
+CREATE FUNCTION openrisk._raise_constraint(sqlstate text, constraint_name text,
+                                           table_name text, column_name text, message text)
+RETURNS void LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    human text;
+BEGIN
+    IF sqlstate = '23502' AND column_name <> '' THEN
+        human := format('%s is required', column_name);
+    ELSE
+        SELECT obj_description(c.oid, 'pg_constraint') INTO human
+          FROM pg_constraint c
+         WHERE c.conname = constraint_name
+           AND c.connamespace = 'openrisk'::regnamespace;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = coalesce(human, message),
+        CONSTRAINT = coalesce(constraint_name, ''), DETAIL = message;
+END
+$$;
+
+REVOKE ALL ON FUNCTION openrisk._bad_parameter(text, text), openrisk._require(anyelement, text),
+    openrisk._check_page(integer, integer), openrisk._enum_arg(text, text, text[], boolean),
+    openrisk._period_start(text), openrisk._period_arg(text), openrisk._key_text(text),
+    openrisk._raise_constraint(text, text, text, text, text) FROM PUBLIC;

@@ -1,0 +1,184 @@
+-- sql/20_scoring.sql -- the database keeps risk scores and risk history
+-- correct, whoever writes.
+--
+-- Why this file exists: OpenRisk computed the score in its handler, so any
+-- other writer (an import, a connector, a psql session) left it wrong, and
+-- the cached dashboards then served a wrong number for ten minutes.  Here
+-- the score is a function of the row and its linked assets, recomputed by
+-- triggers when any input changes (impact, probability, a link, an asset's
+-- criticality), and every create / update / delete of a risk writes one
+-- risk_history row from which the timeline is built.
+--
+-- Score changes caused by links or assets are applied as an UPDATE of the
+-- risk rows, so they flow through the same history and cache invalidation
+-- triggers as any other change: there is one path, not two.
+--
+-- Bulk loads: history is written by statement-level triggers with
+-- transition tables (one INSERT ... SELECT per statement, not one per row).
+
+-- Criticality of an asset as a score multiplier.
+CREATE FUNCTION openrisk._criticality_factor(criticality text)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE criticality
+        WHEN 'LOW' THEN 0.8 WHEN 'MEDIUM' THEN 1.0
+        WHEN 'HIGH' THEN 1.25 WHEN 'CRITICAL' THEN 1.5 END
+$$;
+
+-- The score a risk must have: impact x probability x the average factor of
+-- its linked assets (x 1 when it has none), rounded to the column's scale.
+CREATE FUNCTION openrisk._risk_score(risk_id uuid, impact integer, probability integer)
+RETURNS numeric LANGUAGE sql STABLE
+AS $$
+    SELECT round(impact * probability *
+                 coalesce((SELECT avg(openrisk._criticality_factor(a.criticality))
+                             FROM openrisk.risk_assets ra
+                             JOIN openrisk.assets a ON a.id = ra.asset_id
+                            WHERE ra.risk_id = _risk_score.risk_id), 1.0), 2)
+$$;
+
+-- BEFORE row trigger on risks: the score is never taken from the caller,
+-- the identity of a row never changes, and updated_at moves on every update
+-- unless the writer set it explicitly (the demo loader back-dates events).
+CREATE FUNCTION openrisk._risks_before_write()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = openrisk, pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.id <> OLD.id OR NEW.tenant_id <> OLD.tenant_id THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'the id and tenant of a risk cannot change';
+        END IF;
+        IF NEW.updated_at = OLD.updated_at THEN
+            NEW.updated_at := now();
+        END IF;
+    END IF;
+    NEW.score := openrisk._risk_score(NEW.id, NEW.impact, NEW.probability);
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER risks_before_write
+    BEFORE INSERT OR UPDATE ON openrisk.risks
+    FOR EACH ROW EXECUTE FUNCTION openrisk._risks_before_write();
+
+-- Re-score the given risks after one of their inputs outside the row
+-- changed.  Only rows whose score really moves are updated, so a no-op
+-- (e.g. linking an asset whose factor equals the current average) writes
+-- no history and invalidates nothing.
+CREATE FUNCTION openrisk._rescore_risks(risk_ids uuid[])
+RETURNS void LANGUAGE sql
+SET search_path = openrisk, pg_catalog, pg_temp
+AS $$
+    UPDATE openrisk.risks r
+       SET score = openrisk._risk_score(r.id, r.impact, r.probability)
+     WHERE r.id = ANY (risk_ids)
+       AND r.deleted_at IS NULL
+       AND r.score <> openrisk._risk_score(r.id, r.impact, r.probability)
+$$;
+
+-- Links added or removed: re-score the linked risks.
+CREATE FUNCTION openrisk._risk_assets_rescore()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = openrisk, pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM openrisk._rescore_risks(ARRAY(SELECT DISTINCT risk_id FROM new_links));
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        PERFORM openrisk._rescore_risks(ARRAY(SELECT DISTINCT risk_id FROM old_links));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER risk_assets_rescore_insert AFTER INSERT ON openrisk.risk_assets
+    REFERENCING NEW TABLE AS new_links
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risk_assets_rescore();
+CREATE TRIGGER risk_assets_rescore_update AFTER UPDATE ON openrisk.risk_assets
+    REFERENCING OLD TABLE AS old_links NEW TABLE AS new_links
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risk_assets_rescore();
+CREATE TRIGGER risk_assets_rescore_delete AFTER DELETE ON openrisk.risk_assets
+    REFERENCING OLD TABLE AS old_links
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risk_assets_rescore();
+
+-- An asset's criticality changed: re-score every risk linked to it.
+-- (A deleted asset removes its links by cascade, which re-scores above.)
+CREATE FUNCTION openrisk._assets_rescore()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = openrisk, pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM openrisk._rescore_risks(ARRAY(
+        SELECT DISTINCT ra.risk_id
+          FROM new_assets n
+          JOIN old_assets o ON o.id = n.id
+          JOIN openrisk.risk_assets ra ON ra.asset_id = n.id
+         WHERE n.criticality <> o.criticality));
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER assets_rescore AFTER UPDATE ON openrisk.assets
+    REFERENCING OLD TABLE AS old_assets NEW TABLE AS new_assets
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._assets_rescore();
+
+-- One risk_history row per created, updated or deleted risk.  A soft
+-- delete (deleted_at set) is a DELETE event; clearing deleted_at again is
+-- a CREATE event, so the timeline's running sums stay exact.  Updates of
+-- rows that stay deleted are not events: the risk no longer exists.
+CREATE FUNCTION openrisk._risks_history()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = openrisk, pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO openrisk.risk_history
+            (tenant_id, risk_id, change_type, score, impact, probability, status, changed_at)
+        SELECT n.tenant_id, n.id, 'CREATE', n.score, n.impact, n.probability, n.status, n.created_at
+          FROM new_risks n
+         WHERE n.deleted_at IS NULL;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO openrisk.risk_history
+            (tenant_id, risk_id, change_type, score, impact, probability, status,
+             old_score, old_status, changed_at)
+        SELECT n.tenant_id, n.id, e.change_type, n.score, n.impact, n.probability, n.status,
+               CASE WHEN e.change_type <> 'CREATE' THEN o.score END,
+               CASE WHEN e.change_type <> 'CREATE' THEN o.status END,
+               CASE e.change_type WHEN 'DELETE' THEN n.deleted_at ELSE n.updated_at END
+          FROM new_risks n
+          JOIN old_risks o ON o.id = n.id
+         CROSS JOIN LATERAL (SELECT CASE
+                 WHEN o.deleted_at IS NULL AND n.deleted_at IS NOT NULL THEN 'DELETE'
+                 WHEN o.deleted_at IS NOT NULL AND n.deleted_at IS NULL THEN 'CREATE'
+                 WHEN n.deleted_at IS NULL THEN 'UPDATE' END AS change_type) e
+         WHERE e.change_type IS NOT NULL;
+    ELSE
+        INSERT INTO openrisk.risk_history
+            (tenant_id, risk_id, change_type, score, impact, probability, status,
+             old_score, old_status, changed_at)
+        SELECT o.tenant_id, o.id, 'DELETE', o.score, o.impact, o.probability, o.status,
+               o.score, o.status, now()
+          FROM old_risks o
+         WHERE o.deleted_at IS NULL;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER risks_history_insert AFTER INSERT ON openrisk.risks
+    REFERENCING NEW TABLE AS new_risks
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risks_history();
+CREATE TRIGGER risks_history_update AFTER UPDATE ON openrisk.risks
+    REFERENCING OLD TABLE AS old_risks NEW TABLE AS new_risks
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risks_history();
+CREATE TRIGGER risks_history_delete AFTER DELETE ON openrisk.risks
+    REFERENCING OLD TABLE AS old_risks
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risks_history();
+
+REVOKE ALL ON FUNCTION openrisk._criticality_factor(text),
+    openrisk._risk_score(uuid, integer, integer), openrisk._risks_before_write(),
+    openrisk._rescore_risks(uuid[]), openrisk._risk_assets_rescore(),
+    openrisk._assets_rescore(), openrisk._risks_history() FROM PUBLIC;
