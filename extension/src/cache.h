@@ -14,7 +14,6 @@
  *               and then the value of an entry are stored in a chain of
  *               chunks, so any size fits without fragmentation
  *   slots[]     prefix generation slots: the O(1) invalidation mechanism
- *   inflight[]  keys being computed right now (stampede protection)
  *
  * Consistency rests on one 64-bit counter, the generation clock.  A fill
  * reads the clock ("its stamp") BEFORE the snapshot that computes the value
@@ -47,8 +46,6 @@
 #define OR_MAX_PREFIXES		16
 /* Longest key accepted (bytes). */
 #define OR_MAX_KEY_LEN		1024
-/* Concurrent distinct fills tracked for stampede protection. */
-#define OR_INFLIGHT_SLOTS	128
 /* "No entry" / "no chunk" in index links. */
 #define OR_NIL				UINT32_MAX
 
@@ -60,7 +57,8 @@
  */
 typedef struct CacheEntry
 {
-	uint64		hash;			/* 64-bit hash of the full key */
+	uint64		hash;			/* 64-bit hash of database + full key */
+	Oid			dbid;			/* keys are per database */
 	uint64		stamp;			/* generation clock read before the fill */
 	uint64		etag;			/* hash of the value: the HTTP validator */
 	TimestampTz expires_at;
@@ -86,15 +84,6 @@ typedef struct PrefixSlot
 	pg_atomic_uint32 fence;		/* transactions committing an invalidation now */
 	pg_atomic_uint32 live;		/* entries registered under this prefix */
 } PrefixSlot;
-
-/* A key whose value one backend is computing; others may wait on cv. */
-typedef struct InflightSlot
-{
-	uint64		key_hash;		/* 0 = free */
-	int			owner_pid;
-	uint32		sequence;		/* bumped at every release */
-	ConditionVariable cv;
-} InflightSlot;
 
 typedef struct CacheCounters
 {
@@ -132,13 +121,12 @@ typedef struct CacheShared
 	uint32		nchunks;
 	uint32		nslots;			/* power of two */
 
-	/* OR_PARTITIONS partition locks, then the allocator's, then inflight's */
+	/* OR_PARTITIONS partition locks, then the allocator's */
 	LWLockPadded *locks;
 } CacheShared;
 
 #define OR_PARTITION_LOCK(p)	(&or_cache->locks[(p)].lock)
 #define OR_ALLOC_LOCK			(&or_cache->locks[OR_PARTITIONS].lock)
-#define OR_INFLIGHT_LOCK		(&or_cache->locks[OR_PARTITIONS + 1].lock)
 
 /* Pointers into the segment, valid in every backend (set at startup). */
 extern CacheShared *or_cache;
@@ -147,7 +135,6 @@ extern uint32 *or_buckets;
 extern uint32 *or_chunk_next;
 extern char *or_chunk_data;
 extern PrefixSlot *or_slots;
-extern InflightSlot *or_inflight;
 
 #define or_count(field) pg_atomic_fetch_add_u64(&or_cache->counters.field, 1)
 
@@ -187,6 +174,7 @@ typedef struct KeyInfo
 {
 	const char *key;
 	int			len;
+	Oid			dbid;
 	uint64		hash;
 	int			nprefixes;
 	uint32		prefix_slot[OR_MAX_PREFIXES];
@@ -231,8 +219,10 @@ extern void or_unlink_entry(uint32 part, uint32 idx);
 extern uint32 or_partition_of(uint64 hash);
 extern bool or_entry_key_matches(const CacheEntry *e, const char *key, int len);
 extern char *or_entry_key_copy(const CacheEntry *e);
+#define STAMP_CHECK_FENCES	0x01	/* refuse while an invalidation commits */
+#define STAMP_CHECK_GLOBS	0x02	/* refuse if any glob committed since */
 extern bool or_stamp_is_current(int nprefixes, const uint32 *slots, uint64 stamp,
-								bool check_fence);
+								int checks);
 
 /* ---- cache_evict.c ---- */
 extern bool or_evict_one(void);
@@ -248,16 +238,14 @@ extern bool or_read_path_usable(void);
 extern void or_remember_miss_stamp(uint64 key_hash, uint64 stamp);
 extern bool or_recall_miss_stamp(uint64 key_hash, uint64 *stamp);
 
-/* ---- cache_inflight.c ---- */
-typedef enum InflightClaim
+/* ---- cache_keylock.c ---- */
+typedef enum KeyClaim
 {
-	INFLIGHT_OWNER,				/* we compute; release when done */
-	INFLIGHT_WAITED,			/* another backend computed (or timed out) */
-	INFLIGHT_UNTRACKED			/* table full: compute without protection */
-} InflightClaim;
+	KEY_OWNER,					/* we compute; or_key_release() when done */
+	KEY_WAITED					/* another backend computed (or we gave up) */
+} KeyClaim;
 
-extern InflightClaim or_inflight_claim_or_wait(uint64 key_hash);
-extern void or_inflight_release(void);
-extern void or_inflight_release_all(void);
+extern KeyClaim or_key_claim_or_wait(uint64 key_hash);
+extern void or_key_release(uint64 key_hash);
 
 #endif							/* OPENRISK_CACHE_H */

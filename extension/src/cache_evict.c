@@ -67,8 +67,8 @@ or_evict_one(void)
 }
 
 /*
- * Visit every valid entry whose key matches pattern (a '*' glob); count
- * them and, with remove, unlink them.  O(entries): used for arbitrary
+ * Visit every valid entry of this database whose key matches pattern (a
+ * '*' glob); count them and, with remove, unlink them.  O(entries): used for arbitrary
  * globs only, never for the prefixes the project invalidates on writes.
  */
 uint64
@@ -95,7 +95,7 @@ or_scan(const char *pattern, int plen, bool remove)
 				bool		expired;
 				char	   *key;
 
-				if (or_entry_is_valid(e, now, &expired))
+				if (e->dbid == MyDatabaseId && or_entry_is_valid(e, now, &expired))
 				{
 					key = or_entry_key_copy(e);
 					if (or_glob_match(pattern, plen, key, e->key_len))

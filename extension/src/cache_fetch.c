@@ -150,27 +150,6 @@ run_query(const char *query, int nargs, Datum *values, Oid *types, bool *nulls)
 	return result;
 }
 
-/* run_query(), releasing our stampede claim if the query fails. */
-static text *
-run_query_owning(const char *query, int nargs, Datum *values, Oid *types, bool *nulls,
-				 bool own_claim)
-{
-	text	   *result = NULL;
-
-	PG_TRY();
-	{
-		result = run_query(query, nargs, values, types, nulls);
-	}
-	PG_CATCH();
-	{
-		if (own_claim)
-			or_inflight_release();
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	return result;
-}
-
 /* An interval as whole seconds, the way TTLs are stored. */
 int64
 or_interval_seconds(Interval *iv)
@@ -210,7 +189,7 @@ fetch(FunctionCallInfo fcinfo, FetchOutcome *out)
 	int64		ttl;
 	bool		usable;
 	bool		fill = true;
-	InflightClaim claim = INFLIGHT_UNTRACKED;
+	bool		owner = false;
 	uint64		stamp = 0;
 	Datum	   *args = NULL;
 	Oid		   *types = NULL;
@@ -241,9 +220,17 @@ fetch(FunctionCallInfo fcinfo, FetchOutcome *out)
 
 		if (r == LOOKUP_MISS)
 		{
-			claim = or_inflight_claim_or_wait(ki.hash);
-			if (claim == INFLIGHT_WAITED)
-				r = or_lookup(&ki, &out->value, &out->etag, NULL);
+			/*
+			 * Claim, then look again: the previous owner may have stored the
+			 * value between our miss and our claim (or while we waited).
+			 */
+			owner = or_key_claim_or_wait(ki.hash) == KEY_OWNER;
+			r = or_lookup(&ki, &out->value, &out->etag, NULL);
+			if (r == LOOKUP_HIT && owner)
+			{
+				or_key_release(ki.hash);
+				owner = false;
+			}
 		}
 		if (r == LOOKUP_HIT)
 		{
@@ -257,7 +244,7 @@ fetch(FunctionCallInfo fcinfo, FetchOutcome *out)
 			stamp = or_read_stamp();
 	}
 
-	out->value = run_query_owning(query, nargs, args, types, nulls, claim == INFLIGHT_OWNER);
+	out->value = run_query(query, nargs, args, types, nulls);
 
 	if (out->value != NULL)
 	{
@@ -267,9 +254,12 @@ fetch(FunctionCallInfo fcinfo, FetchOutcome *out)
 							GetCurrentTimestamp() + ttl * USECS_PER_SEC,
 							stamp, out->etag);
 	}
-	/* released after the store, so waiters wake up to a hit */
-	if (claim == INFLIGHT_OWNER)
-		or_inflight_release();
+	/*
+	 * Released after the store, so waiters wake up to a hit.  If the query
+	 * failed, the (sub)transaction abort released the lock instead.
+	 */
+	if (owner)
+		or_key_release(ki.hash);
 }
 
 PG_FUNCTION_INFO_V1(openrisk_cache_fetch);

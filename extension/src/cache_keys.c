@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "common/hashfn.h"
+#include "miscadmin.h"
 
 #include "cache.h"
 
@@ -41,6 +42,17 @@ slot_of(uint64 h)
 	return (uint32) (mix64(h) & (or_cache ? or_cache->nslots - 1 : 0));
 }
 
+/*
+ * Keys are per database: the database OID seeds every hash, so the same
+ * key text in two databases lands in different slots and buckets, and
+ * entries also compare their dbid.
+ */
+static inline uint64
+db_seed(void)
+{
+	return (FNV_OFFSET ^ (uint64) MyDatabaseId) * FNV_PRIME;
+}
+
 /* Raise a clean error for keys we refuse to store. */
 void
 or_key_check(const char *key, int len)
@@ -63,12 +75,13 @@ or_key_check(const char *key, int len)
 void
 or_key_analyze(const char *key, int len, KeyInfo *ki)
 {
-	uint64		h = FNV_OFFSET;
+	uint64		h = db_seed();
 	int			n = 0;
 	int			i;
 
 	ki->key = key;
 	ki->len = len;
+	ki->dbid = MyDatabaseId;
 	ki->prefix_slot[n++] = slot_of(h);	/* the empty prefix */
 	for (i = 0; i < len; i++)
 	{
@@ -93,7 +106,7 @@ PatternKind
 or_pattern_classify(const char *pattern, int len, uint32 *slot)
 {
 	const char *star = memchr(pattern, '*', len);
-	uint64		h = FNV_OFFSET;
+	uint64		h = db_seed();
 	int			depth = 0;
 	int			i;
 

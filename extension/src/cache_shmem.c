@@ -12,7 +12,7 @@
  * Layout (one ShmemInitStruct region, in this order, each MAXALIGNed):
  *   CacheShared | entries[max_entries] | buckets[nbuckets] |
  *   chunk_next[nchunks] | chunk data[nchunks * OR_CHUNK_SIZE] |
- *   slots[nslots] | inflight[OR_INFLIGHT_SLOTS]
+ *   slots[nslots]
  *
  *-------------------------------------------------------------------------
  */
@@ -30,13 +30,12 @@ uint32	   *or_buckets;
 uint32	   *or_chunk_next;
 char	   *or_chunk_data;
 PrefixSlot *or_slots;
-InflightSlot *or_inflight;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 #define LOCK_TRANCHE "openrisk_cache"
-#define NUM_LOCKS (OR_PARTITIONS + 2)
+#define NUM_LOCKS (OR_PARTITIONS + 1)
 
 static uint32
 next_pow2(uint64 n)
@@ -81,7 +80,6 @@ segment_size(void)
 	s = add_size(s, MAXALIGN(mul_size(g.nchunks, sizeof(uint32))));
 	s = add_size(s, MAXALIGN(mul_size(g.nchunks, OR_CHUNK_SIZE)));
 	s = add_size(s, MAXALIGN(mul_size(g.nslots, sizeof(PrefixSlot))));
-	s = add_size(s, MAXALIGN(mul_size(OR_INFLIGHT_SLOTS, sizeof(InflightSlot))));
 	return s;
 }
 
@@ -146,13 +144,6 @@ initialise_segment(const Geometry *g)
 		pg_atomic_init_u32(&or_slots[i].fence, 0);
 		pg_atomic_init_u32(&or_slots[i].live, 0);
 	}
-	for (i = 0; i < OR_INFLIGHT_SLOTS; i++)
-	{
-		or_inflight[i].key_hash = 0;
-		or_inflight[i].owner_pid = 0;
-		or_inflight[i].sequence = 0;
-		ConditionVariableInit(&or_inflight[i].cv);
-	}
 }
 
 static void
@@ -180,8 +171,6 @@ or_shmem_startup(void)
 	or_chunk_data = p;
 	p += MAXALIGN(mul_size(g.nchunks, OR_CHUNK_SIZE));
 	or_slots = (PrefixSlot *) p;
-	p += MAXALIGN(mul_size(g.nslots, sizeof(PrefixSlot)));
-	or_inflight = (InflightSlot *) p;
 
 	if (!found)
 	{

@@ -40,20 +40,23 @@ or_partition_of(uint64 hash)
 }
 
 /*
- * Is an entry stamped 'stamp' still valid for prefixes 'slots'?  Every
+ * Is something stamped 'stamp' still current for prefixes 'slots'?  Every
  * prefix generation must be <= the stamp (no invalidation committed after
- * the fill began), no scanning invalidation may have committed since, and,
- * with check_fence, no transaction may be committing an invalidation of
- * one of the prefixes right now.
+ * the fill began).  With STAMP_CHECK_FENCES, no transaction may be
+ * committing an invalidation of one of the prefixes (or a glob) right now.
+ * With STAMP_CHECK_GLOBS, no scanning invalidation (a glob, or a reset) may
+ * have committed since the stamp: globs are not tracked per prefix, so a
+ * fill that overlapped one is refused whatever its key.  Stored entries
+ * need no glob check -- the glob's commit scan removed the ones it matched.
  */
 bool
-or_stamp_is_current(int nprefixes, const uint32 *slots, uint64 stamp, bool check_fence)
+or_stamp_is_current(int nprefixes, const uint32 *slots, uint64 stamp, int checks)
 {
 	int			i;
 
-	if (pg_atomic_read_u64(&or_cache->glob_gen) > stamp)
+	if ((checks & STAMP_CHECK_GLOBS) && pg_atomic_read_u64(&or_cache->glob_gen) > stamp)
 		return false;
-	if (check_fence && pg_atomic_read_u32(&or_cache->glob_fence) != 0)
+	if ((checks & STAMP_CHECK_FENCES) && pg_atomic_read_u32(&or_cache->glob_fence) != 0)
 		return false;
 	for (i = 0; i < nprefixes; i++)
 	{
@@ -61,7 +64,7 @@ or_stamp_is_current(int nprefixes, const uint32 *slots, uint64 stamp, bool check
 
 		if (pg_atomic_read_u64(&s->gen) > stamp)
 			return false;
-		if (check_fence && pg_atomic_read_u32(&s->fence) != 0)
+		if ((checks & STAMP_CHECK_FENCES) && pg_atomic_read_u32(&s->fence) != 0)
 			return false;
 	}
 	return true;
@@ -74,7 +77,7 @@ or_entry_is_valid(const CacheEntry *e, TimestampTz now, bool *expired)
 	*expired = e->expires_at <= now;
 	if (*expired)
 		return false;
-	return or_stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp, false);
+	return or_stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp, 0);
 }
 
 /* Copy len bytes starting at byte offset off of a chunk chain into dst. */
@@ -141,7 +144,8 @@ find_locked(const KeyInfo *ki, uint32 *prev_out)
 	{
 		CacheEntry *e = &or_entries[idx];
 
-		if (e->hash == ki->hash && or_entry_key_matches(e, ki->key, ki->len))
+		if (e->hash == ki->hash && e->dbid == ki->dbid &&
+			or_entry_key_matches(e, ki->key, ki->len))
 			break;
 		prev = idx;
 		idx = e->next;
@@ -237,7 +241,7 @@ or_lookup(const KeyInfo *ki, text **value, uint64 *etag, TimestampTz *expires_at
 
 		if (!or_entry_is_valid(e, now, &expired))
 			dead = true;
-		else if (!or_stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp, true))
+		else if (!or_stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp, STAMP_CHECK_FENCES))
 			result = LOOKUP_FENCED;
 		else
 		{
@@ -360,7 +364,8 @@ or_store(const KeyInfo *ki, const char *value, int vlen, TimestampTz expires_at,
 		return STORE_TOO_LARGE;
 	}
 	/* cheap early exit before copying anything */
-	if (!or_stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp, true))
+	if (!or_stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp,
+							 STAMP_CHECK_FENCES | STAMP_CHECK_GLOBS))
 	{
 		or_count(fills_rejected);
 		return STORE_RACE;
@@ -380,7 +385,8 @@ or_store(const KeyInfo *ki, const char *value, int vlen, TimestampTz expires_at,
 	chain_write(chunk, ki->len, value, vlen);
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
-	if (!or_stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp, true))
+	if (!or_stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp,
+							 STAMP_CHECK_FENCES | STAMP_CHECK_GLOBS))
 	{
 		LWLockRelease(lock);
 		free_entry_storage(idx);
@@ -392,6 +398,7 @@ or_store(const KeyInfo *ki, const char *value, int vlen, TimestampTz expires_at,
 		or_unlink_entry(part, old);
 
 	e->hash = ki->hash;
+	e->dbid = ki->dbid;
 	e->stamp = stamp;
 	e->etag = etag;
 	e->expires_at = expires_at;

@@ -303,7 +303,6 @@ xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 			if (fenced)
 				apply_at_commit();
-			or_inflight_release_all();
 			forget_everything();
 			break;
 		case XACT_EVENT_PRE_PREPARE:
@@ -317,7 +316,6 @@ xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			if (fenced)
 				set_fences(-1);
-			or_inflight_release_all();
 			forget_everything();
 			break;
 		default:
