@@ -1,0 +1,76 @@
+/*
+ * config.h -- the gateway's settings: one struct, filled from defaults,
+ * then OPENRISK_* environment variables, then command-line flags.
+ *
+ * Kept free of civetweb and libpq so it can be unit-tested and fuzzed on
+ * its own: parsing operator input is where most "it silently used the
+ * default" bugs live.
+ */
+#ifndef OPENRISK_CONFIG_H
+#define OPENRISK_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum pool_mode {
+	POOL_MODE_DEVELOPMENT,
+	POOL_MODE_STAGING,
+	POOL_MODE_PRODUCTION
+};
+
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG
+};
+
+struct gw_config {
+	char listen[128];         /* host:port of the API listener */
+	char metrics_listen[128]; /* host:port of the /metrics listener */
+	int threads;              /* civetweb worker threads (API listener) */
+	int64_t keep_alive_ms;    /* idle keep-alive connection timeout */
+	char dsn[1024];           /* libpq connection string */
+	enum pool_mode pool_mode;
+	int pool_max_open;
+	int pool_max_idle;
+	int64_t pool_max_lifetime_ms;
+	int64_t pool_max_idle_time_ms;
+	int64_t pool_acquire_timeout_ms;
+	char jwt_secret[512];
+	char jwt_secret_file[1024];
+	size_t max_body_bytes;
+	enum log_level log_level;
+	int access_log;           /* 1: one line per request on stderr */
+	int64_t stats_interval_ms; /* pg_stat poll period */
+	int64_t drain_timeout_ms;  /* SIGTERM: how long in-flight requests get */
+};
+
+/* Fill *cfg with the built-in defaults (development pool mode). */
+void config_defaults(struct gw_config *cfg);
+
+/*
+ * Apply the environment (via getenv_fn, so tests can inject one) and then
+ * argv[first..argc).  Returns 0, or -1 with a sentence in err.  Sets
+ * *want_help when --help was given.
+ */
+typedef const char *(*config_getenv_fn)(const char *name);
+int config_load(struct gw_config *cfg, config_getenv_fn getenv_fn, int argc,
+		char *const argv[], int first, int *want_help, char *err,
+		size_t errlen);
+
+/* Read the JWT secret from cfg->jwt_secret_file when it is set. */
+int config_read_secret_file(struct gw_config *cfg, char *err, size_t errlen);
+
+/* Print every option with its environment variable and default. */
+void config_print_help(const char *progname, void *stream);
+
+/* Parse "500ms", "5s", "10m", "1h" or plain seconds; -1 when invalid. */
+int64_t config_parse_duration_ms(const char *text);
+
+/* Apply the seed's numbers for a pool mode (open/idle/lifetime/idle time). */
+void config_apply_pool_mode(struct gw_config *cfg, enum pool_mode mode);
+
+const char *config_pool_mode_name(enum pool_mode mode);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * http_reply.c -- single-write replies (see http_reply.h).
+ */
+#include "http_reply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+
+#define STACK_REPLY 16384
+
+int reply_send(struct mg_connection *conn, int status, const char *extra_headers, const char *body,
+	       size_t body_len)
+{
+	return reply_send_as(conn, status, "application/json", extra_headers, body, body_len);
+}
+
+int reply_send_as(struct mg_connection *conn, int status, const char *content_type,
+		  const char *extra_headers, const char *body, size_t body_len)
+{
+	char stack[STACK_REPLY], head[1024];
+	char *out = stack;
+	int hn, rc;
+	size_t total;
+
+	if (status == 204 || status == 304)
+		hn = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%s\r\n", status, http_status_text(status),
+			      extra_headers ? extra_headers : "");
+	else
+		hn = snprintf(head, sizeof head,
+			      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
+			      status, http_status_text(status), content_type, body ? body_len : 0,
+			      extra_headers ? extra_headers : "");
+	if (hn < 0 || (size_t)hn >= sizeof head)
+		return -1;
+	if (!body || status == 204 || status == 304)
+		body_len = 0;
+	total = (size_t)hn + body_len;
+	if (total > sizeof stack) {
+		out = malloc(total);
+		if (!out)
+			return -1;
+	}
+	memcpy(out, head, (size_t)hn);
+	if (body_len)
+		memcpy(out + hn, body, body_len);
+	rc = mg_write(conn, out, total);
+	if (out != stack)
+		free(out);
+	return rc == (int)total ? 0 : -1;
+}
+
+int reply_error(struct mg_connection *conn, int status, const char *code, const char *message,
+		const char *extra_headers)
+{
+	char body[1024];
+	int n = error_body(code, message, body, sizeof body);
+
+	if (n < 0)
+		n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"error\"}}", code);
+	return reply_send(conn, status, extra_headers, body, (size_t)n);
+}

@@ -1,0 +1,245 @@
+/*
+ * main.c -- openrisk-gateway: start-up, the token helper, and shutdown.
+ *
+ * Start-up order: settings, pool (+ one warm-up connection, not fatal when
+ * PostgreSQL is still starting), pg_stat poller, then the two civetweb
+ * listeners.  Signals are blocked in every thread and taken by sigwait()
+ * in main, so SIGTERM handling is ordinary code instead of an async
+ * signal handler.  Shutdown (the seed's ClosePool): /ready turns 503,
+ * civetweb stops accepting and lets in-flight requests finish (bounded by
+ * the drain timeout), then the pool closes and the process exits 0.
+ */
+#include <civetweb.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth_jwt.h"
+#include "config.h"
+#include "handlers.h"
+#include "log.h"
+#include "pool.h"
+#include "stats_poller.h"
+
+#define GATEWAY_VERSION "1.0"
+
+static const char *env_lookup(const char *name)
+{
+	return getenv(name);
+}
+
+/* `openrisk-gateway token --role R --tenant T [--sub S] [--ttl D]` */
+static int token_main(int argc, char **argv)
+{
+	struct gw_config cfg;
+	const char *role = NULL, *tenant = NULL, *sub = "dev";
+	int64_t ttl_ms = 24 * 3600 * 1000LL;
+	char err[512], token[2048];
+	int help = 0, n;
+	enum role r;
+
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--role") == 0 && v)
+			role = argv[++i];
+		else if (strcmp(a, "--tenant") == 0 && v)
+			tenant = argv[++i];
+		else if (strcmp(a, "--sub") == 0 && v)
+			sub = argv[++i];
+		else if (strcmp(a, "--ttl") == 0 && v) {
+			ttl_ms = config_parse_duration_ms(argv[++i]);
+			if (ttl_ms <= 0) {
+				fprintf(stderr, "error: --ttl must be a duration like 1h or 30m\n");
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "usage: %s token --role viewer|analyst|admin --tenant <uuid> [--sub S] [--ttl 24h]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	r = role_parse(role);
+	if (r == ROLE_NONE) {
+		fprintf(stderr, "error: --role must be viewer, analyst or admin\n");
+		return 2;
+	}
+	if (!uuid_is_valid(tenant)) {
+		fprintf(stderr, "error: --tenant must be a uuid\n");
+		return 2;
+	}
+	config_defaults(&cfg);
+	if (config_load(&cfg, env_lookup, 0, NULL, 0, &help, err, sizeof err) < 0 ||
+	    config_read_secret_file(&cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "error: %s\n", err);
+		return 2;
+	}
+	if (!cfg.jwt_secret[0]) {
+		fprintf(stderr, "error: no JWT secret: set OPENRISK_JWT_SECRET_FILE or OPENRISK_JWT_SECRET\n");
+		return 2;
+	}
+	n = jwt_mint(cfg.jwt_secret, strlen(cfg.jwt_secret), sub, r, tenant, (long long)time(NULL) + ttl_ms / 1000,
+		     token, sizeof token);
+	if (n < 0) {
+		fprintf(stderr, "error: could not mint a token\n");
+		return 1;
+	}
+	printf("%s\n", token);
+	return 0;
+}
+
+static struct mg_context *start_listener(const char *listen, const char *threads, const char *keep_alive_ms,
+					 int (*begin)(struct mg_connection *), struct gateway *gw)
+{
+	struct mg_callbacks cbs;
+	const char *opts[] = {"listening_ports", listen,
+			      "num_threads", threads,
+			      "enable_keep_alive", "yes",
+			      "keep_alive_timeout_ms", keep_alive_ms,
+			      "tcp_nodelay", "1",
+			      "request_timeout_ms", "30000",
+			      NULL};
+
+	memset(&cbs, 0, sizeof cbs);
+	cbs.begin_request = begin;
+	cbs.http_error = http_error_reply;
+	cbs.log_message = civetweb_log_message;
+	return mg_start(&cbs, gw, opts);
+}
+
+struct stopper {
+	struct mg_context *ctx;
+	pthread_mutex_t mu;
+	pthread_cond_t done_cv;
+	int done;
+};
+
+static void *stop_thread(void *arg)
+{
+	struct stopper *s = arg;
+
+	mg_stop(s->ctx);
+	pthread_mutex_lock(&s->mu);
+	s->done = 1;
+	pthread_cond_signal(&s->done_cv);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* mg_stop waits for in-flight requests; give it at most timeout_ms. */
+static int stop_bounded(struct mg_context *ctx, int64_t timeout_ms)
+{
+	static struct stopper s = {.mu = PTHREAD_MUTEX_INITIALIZER, .done_cv = PTHREAD_COND_INITIALIZER};
+	struct timespec ts;
+	pthread_t t;
+	int done;
+
+	s.ctx = ctx;
+	s.done = 0;
+	if (pthread_create(&t, NULL, stop_thread, &s) != 0)
+		return -1;
+	pthread_detach(t);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s.mu);
+	while (!s.done && pthread_cond_timedwait(&s.done_cv, &s.mu, &ts) != ETIMEDOUT)
+		;
+	done = s.done;
+	pthread_mutex_unlock(&s.mu);
+	return done ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct gw_config cfg;
+	static struct gateway gw;
+	struct mg_context *api, *metrics;
+	char err[512], threads[16], keep_alive[24];
+	const char *const *stmts;
+	int help = 0, nstmts, sig;
+	sigset_t sigs;
+
+	if (argc > 1 && strcmp(argv[1], "token") == 0)
+		return token_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("openrisk-gateway %s (civetweb %s, libpq %d)\n", GATEWAY_VERSION, mg_version(), PQlibVersion());
+		return 0;
+	}
+	config_defaults(&cfg);
+	if (config_load(&cfg, env_lookup, argc, argv, 1, &help, err, sizeof err) < 0) {
+		fprintf(stderr, "error: %s\n", err);
+		return 2;
+	}
+	if (help) {
+		config_print_help(argv[0], stdout);
+		return 0;
+	}
+	if (config_read_secret_file(&cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "error: %s\n", err);
+		return 2;
+	}
+	if (strlen(cfg.jwt_secret) < 16) {
+		fprintf(stderr, "error: the JWT secret must be at least 16 characters "
+				"(set OPENRISK_JWT_SECRET_FILE or OPENRISK_JWT_SECRET)\n");
+		return 2;
+	}
+	log_init(cfg.log_level, cfg.access_log);
+
+	/* every thread created from here on inherits the blocked signals */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	gw.cfg = &cfg;
+	handlers_init(&gw);
+	stmts = handlers_statements(&nstmts);
+	gw.pool = pool_create(&cfg, stmts, nstmts);
+	if (!gw.pool) {
+		fprintf(stderr, "error: out of memory creating the pool\n");
+		return 1;
+	}
+	if (pool_warm(gw.pool) < 0)
+		log_warn("PostgreSQL is not reachable yet; requests get 503 until it is");
+	stats_poller_start(gw.pool, cfg.stats_interval_ms, handlers_pg_stats_stmt(), handlers_cache_stats_stmt());
+
+	snprintf(threads, sizeof threads, "%d", cfg.threads);
+	snprintf(keep_alive, sizeof keep_alive, "%lld", (long long)cfg.keep_alive_ms);
+	api = start_listener(cfg.listen, threads, keep_alive, api_begin_request, &gw);
+	if (!api) {
+		log_error("cannot listen on %s (in use, or not host:port?)", cfg.listen);
+		return 1;
+	}
+	metrics = start_listener(cfg.metrics_listen, "2", keep_alive, metrics_begin_request, &gw);
+	if (!metrics) {
+		log_error("cannot listen on %s for /metrics", cfg.metrics_listen);
+		mg_stop(api);
+		return 1;
+	}
+	log_info("openrisk-gateway %s listening on http://%s (metrics http://%s/metrics), pool %s: %d open / %d idle, "
+		 "%d threads",
+		 GATEWAY_VERSION, cfg.listen, cfg.metrics_listen, config_pool_mode_name(cfg.pool_mode), cfg.pool_max_open,
+		 cfg.pool_max_idle, cfg.threads);
+
+	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+		;
+	log_info("received %s: draining in-flight requests (at most %lld ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+		 (long long)cfg.drain_timeout_ms);
+	atomic_store(&gw.draining, 1);
+	if (stop_bounded(api, cfg.drain_timeout_ms) < 0)
+		log_warn("drain timeout reached; exiting with requests still running");
+	stop_bounded(metrics, 2000);
+	stats_poller_stop();
+	pool_close(gw.pool, 1000);
+	log_info("stopped");
+	return 0;
+}

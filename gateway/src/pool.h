@@ -1,0 +1,66 @@
+/*
+ * pool.h -- a bounded pool of libpq connections with prepared statements.
+ *
+ * The seed's pool (Go database/sql: max open, max idle, lifetime, idle
+ * time) rebuilt for a thread-per-connection HTTP server: a request thread
+ * borrows one connection for exactly one statement.  Every statement the
+ * gateway runs is prepared once per connection, right after connecting,
+ * so a request costs one round trip.  Broken connections are discarded and
+ * replaced; while PostgreSQL is down, acquire fails fast instead of making
+ * every request wait for a connect timeout.
+ */
+#ifndef OPENRISK_POOL_H
+#define OPENRISK_POOL_H
+
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "metrics.h"
+
+struct pool;
+struct pool_conn;
+
+enum pool_status {
+	POOL_OK,
+	POOL_TIMEOUT, /* every connection stayed busy for the acquire timeout */
+	POOL_DOWN,    /* PostgreSQL refused a new connection just now */
+	POOL_CLOSING  /* the gateway is shutting down */
+};
+
+/*
+ * Create the pool (no connection is opened yet) and its reaper thread.
+ * stmts[i] is prepared as "s<i>" on every connection; NULL entries are
+ * skipped.  The array must outlive the pool.
+ */
+struct pool *pool_create(const struct gw_config *cfg, const char *const *stmts, int nstmts);
+
+enum pool_status pool_acquire(struct pool *p, int64_t timeout_ms, struct pool_conn **out);
+
+/*
+ * Run prepared statement `stmt` with text parameters (NULL = SQL NULL).
+ * Always returns a PGresult (possibly a FATAL one) that the caller clears;
+ * marks the connection broken when the error left it unusable.
+ */
+PGresult *pool_exec(struct pool *p, struct pool_conn *c, int stmt, int nparams, const char *const *values);
+
+/* 1 when the last pool_exec found the connection dead (not an SQL error). */
+int pool_conn_broken(const struct pool_conn *c);
+
+/* Give the connection back; a broken one is closed and its idle peers too. */
+void pool_release(struct pool *p, struct pool_conn *c);
+
+/* Open one connection now (start-up warm-up); 0 when PostgreSQL answered. */
+int pool_warm(struct pool *p);
+
+/* 1 when the pool last reached PostgreSQL and is not closing. */
+int pool_ready(struct pool *p);
+
+void pool_snapshot(struct pool *p, struct pool_stats *out);
+
+/* Refuse new acquires, wait up to timeout_ms for borrowed ones, close all. */
+void pool_close(struct pool *p, int64_t timeout_ms);
+
+/* Monotonic milliseconds, shared by the pool and its callers. */
+int64_t now_ms(void);
+
+#endif
