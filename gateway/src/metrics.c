@@ -124,9 +124,15 @@ static void sb_printf(struct strbuf *sb, const char *fmt, ...)
 	}
 }
 
+/* Route labels leave out the /api/v1 prefix: "/risks/{id}", "/health". */
 static const char *route_label(int slot)
 {
-	return slot == MAX_ROUTES ? "unmatched" : routes[slot].pattern;
+	const char *p;
+
+	if (slot == MAX_ROUTES)
+		return "unmatched";
+	p = routes[slot].pattern;
+	return strncmp(p, "/api/v1/", 8) == 0 ? p + 7 : p;
 }
 
 static void header(struct strbuf *sb, const char *name, const char *type, const char *help)
