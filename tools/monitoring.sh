@@ -180,6 +180,10 @@ start() {
 	render
 	for name in "${COMPONENTS[@]}"; do
 		if is_running "$name"; then
+			# Already up: make it read the freshly rendered config.
+			[ "$name" != postgres-exporter ] &&
+				curl -fs -X POST -o /dev/null "http://127.0.0.1:$(port_of "$name")/-/reload" &&
+				say "$name already running: configuration reloaded"
 			continue
 		fi
 		port_busy "$(port_of "$name")" &&
