@@ -14,6 +14,7 @@
 
 #include <limits.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "cache.h"
@@ -39,8 +40,9 @@ define_ttl(const char *name, const char *desc, int *var, int def)
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 }
 
-void
-or_define_gucs(void)
+/* The settings that size the shared segment: postmaster-only. */
+static void
+define_size_gucs(void)
 {
 	DefineCustomIntVariable("openrisk.cache_memory",
 							"Shared memory reserved for cached keys and values.",
@@ -52,6 +54,17 @@ or_define_gucs(void)
 							"Each entry costs a fixed header of about 130 bytes outside cache_memory.",
 							&or_cache_max_entries, 131072, 128, 16 * 1024 * 1024,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+}
+
+void
+or_define_gucs(void)
+{
+	/*
+	 * Postmaster-level settings can only be defined while preloading; loaded
+	 * later, there is no segment to size anyway.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		define_size_gucs();
 	DefineCustomBoolVariable("openrisk.cache_enabled",
 							 "Serve and fill the result cache.",
 							 "Off makes every cached function a pure passthrough; invalidations still apply.",
