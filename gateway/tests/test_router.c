@@ -1,0 +1,106 @@
+/*
+ * test_router.c -- routing: every table row reachable, literal segments
+ * beat {id} (OpenRisk's /risks/search bug), 404 vs 405 with Allow, and
+ * hostile paths never match.
+ */
+#include "router.h"
+#include "unit.h"
+
+static const struct route *match(const char *method, const char *path, struct route_match *m)
+{
+	router_match(method, path, m);
+	return m->status == MATCH_OK ? m->route : NULL;
+}
+
+static void every_route_reachable(void)
+{
+	struct route_match m;
+
+	for (int i = 0; i < nroutes; i++) {
+		char path[256];
+		const char *p = routes[i].pattern, *brace = strstr(p, "{id}");
+		if (brace)
+			snprintf(path, sizeof path, "%.*s%s%s", (int)(brace - p), p, "0b5f0e4e-8f7e-4f0b-9c3e-1d2a3b4c5d6e", brace + 4);
+		else
+			snprintf(path, sizeof path, "%s", p);
+		CHECK(match(routes[i].method, path, &m) == &routes[i]);
+		CHECK_INT(route_index(&routes[i]), i);
+	}
+}
+
+static void literals_beat_ids(void)
+{
+	struct route_match m;
+
+	CHECK_STR(match("GET", "/api/v1/risks/search", &m)->pattern, "/api/v1/risks/search");
+	CHECK_STR(match("GET", "/api/v1/risks/matrix", &m)->pattern, "/api/v1/risks/matrix");
+	CHECK_STR(match("GET", "/api/v1/risks/abc", &m)->pattern, "/api/v1/risks/{id}");
+	CHECK_STR(m.id, "abc");
+	CHECK_STR(match("GET", "/api/v1/stats/risk-matrix", &m)->pattern, "/api/v1/stats/risk-matrix");
+	/* PATCH on a literal path is 405, not a PATCH of a risk called "search" */
+	router_match("PATCH", "/api/v1/risks/search", &m);
+	CHECK_INT(m.status, MATCH_BAD_METHOD);
+	CHECK_STR(m.allow, "GET");
+}
+
+static void not_found_and_bad_method(void)
+{
+	struct route_match m;
+	static const char *const missing[] = {"/", "/api", "/api/v1", "/api/v1/risks/", "/api/v1//risks",
+					      "/api/v1/risks/a/b", "/api/v2/risks", "/API/v1/risks",
+					      "/api/v1/riskss", "/health/", "", "api/v1/risks"};
+
+	for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
+		router_match("GET", missing[i], &m);
+		CHECK_INT(m.status, MATCH_NOT_FOUND);
+	}
+	router_match("PUT", "/api/v1/risks", &m);
+	CHECK_INT(m.status, MATCH_BAD_METHOD);
+	CHECK_STR(m.allow, "GET, POST");
+	router_match("POST", "/api/v1/risks/x", &m);
+	CHECK_INT(m.status, MATCH_BAD_METHOD);
+	CHECK_STR(m.allow, "GET, PATCH, DELETE");
+	router_match("GET", "/api/v1/cache/invalidate", &m);
+	CHECK_STR(m.allow, "POST");
+	router_match("GET", NULL, &m);
+	CHECK_INT(m.status, MATCH_NOT_FOUND);
+}
+
+static void id_bounds(void)
+{
+	struct route_match m;
+	char path[400];
+
+	memset(path, 0, sizeof path);
+	strcpy(path, "/api/v1/risks/");
+	memset(path + strlen(path), 'a', ROUTE_ID_MAX); /* one longer than fits */
+	router_match("GET", path, &m);
+	CHECK_INT(m.status, MATCH_NOT_FOUND);
+}
+
+static void table_is_sane(void)
+{
+	for (int i = 0; i < nroutes; i++) {
+		const struct route *r = &routes[i];
+		int dollars = 0;
+		for (const char *s = r->sql; s && *s; s++)
+			dollars += *s == '$' && s[1] >= '1' && s[1] <= '9' && (s[2] < '0' || s[2] > '9');
+		if (r->sql && r->kind != KIND_INVALIDATE)
+			CHECK_INT(dollars, r->nparams);
+		/* tenant-scoped reads take the tenant from the token, first */
+		if (r->kind == KIND_READ && strstr(r->sql, "(uuid") == NULL && strstr(r->pattern, "connectors") == NULL)
+			CHECK_INT(r->params[0].source, PARAM_TENANT);
+		if (r->kind == KIND_READ)
+			CHECK(strncmp(r->sql, "SELECT value, hit, etag FROM openrisk.", 38) == 0);
+		CHECK(r->min_role != ROLE_NONE || r->kind == KIND_HEALTH || r->kind == KIND_READY);
+	}
+}
+
+void test_router(void)
+{
+	every_route_reachable();
+	literals_beat_ids();
+	not_found_and_bad_method();
+	id_bounds();
+	table_is_sane();
+}
