@@ -97,6 +97,20 @@ function checkOptions(options) {
     'thresholds: http_req_duration p(95)<100 and http_req_failed rate<0.01', JSON.stringify(t));
 }
 
+// A live run must not leave test risks in the stack's demo data: delete
+// every risk the scenario created and did not delete itself.
+function removeCreatedRisks(api) {
+  const reqs = globalThis.__shim.requests;
+  const created = reqs.filter((r) => r.method === 'POST' && r.response.status === 201)
+    .map((r) => JSON.parse(r.response.body).id);
+  const deleted = new Set(reqs.filter((r) => r.method === 'DELETE').map((r) => decodeURIComponent(r.url.split('/').pop())));
+  const left = created.filter((id) => !deleted.has(id));
+  const token = (reqs[0].headers.Authorization || '').replace(/^Bearer /, '');
+  const failedDeletes = left.filter((id) => api.call('riskDelete', token, { id }).res.status !== 204);
+  report(failedDeletes.length === 0, `the ${created.length} risks the run created are gone again`,
+    `could not delete ${failedDeletes.join(', ')}`);
+}
+
 async function main() {
   globalThis.__ENV = { ...process.env };
   if (!LIVE) {
@@ -136,7 +150,9 @@ async function main() {
     report(unused.length === 0, 'the peak mix calls every endpoint, reads and writes', `never called: ${unused.join(', ')}`);
   }
 
-  if (!LIVE) {
+  if (LIVE) {
+    removeCreatedRisks(api);
+  } else {
     globalThis.__shim.checks = [];
     globalThis.__shim.respond = () => ({ status: 200, headers: {}, body: { unexpected: true } });
     mod.default(data);

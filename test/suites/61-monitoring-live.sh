@@ -95,8 +95,11 @@ else
 fi
 
 # --- start the monitoring stack and the stand-in for Slack ---------------
+# A fresh start: Alertmanager's notification log from an earlier run would
+# (rightly) suppress a repeat of the same alert for repeat_interval.
+"$ROOT/tools/monitoring.sh" stop 2>/dev/null
+rm -rf "$OPENRISK_MON_DIR/data" "$received"
 mkdir -p "$OPENRISK_MON_DIR"
-rm -f "$received"
 echo "http://127.0.0.1:$RECEIVER_PORT/slack" >"$OPENRISK_SLACK_WEBHOOK_URL_FILE"
 $PY "$ROOT/test/monitoring/webhook_receiver.py" "$RECEIVER_PORT" "$received" 300 &
 receiver_pid=$!

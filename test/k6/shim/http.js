@@ -53,12 +53,15 @@ function curlRequest(method, url, body, headers) {
 }
 
 export function request(method, url, body, params = {}) {
-  globalThis.__shim.requests.push({ method, url, body, tags: params.tags || {} });
+  const entry = { method, url, body, tags: params.tags || {}, headers: params.headers || {} };
+  globalThis.__shim.requests.push(entry);
   if (process.env.SHIM_LIVE === '1') {
-    return curlRequest(method, url, body, params.headers);
+    entry.response = curlRequest(method, url, body, params.headers);
+  } else {
+    const r = globalThis.__shim.respond(method, url, body, params.headers || {});
+    entry.response = response(r.status, r.headers || {}, r.body === undefined ? '' : JSON.stringify(r.body));
   }
-  const r = globalThis.__shim.respond(method, url, body, params.headers || {});
-  return response(r.status, r.headers || {}, r.body === undefined ? '' : JSON.stringify(r.body));
+  return entry.response;
 }
 
 export default { request };
