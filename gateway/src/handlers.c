@@ -48,6 +48,8 @@ struct request {
 	char headers[96]; /* X-Request-Id (+ Connection: close) */
 };
 
+static int api_request(struct mg_connection *conn);
+
 static const char *statements[64];
 static int nstatements;
 
@@ -443,7 +445,25 @@ static int invalidation_pattern(struct request *req, json_object *obj, const cha
 	return 0;
 }
 
+/*
+ * Drain support.  civetweb refuses every write once mg_stop() has begun, so
+ * in-flight requests must finish BEFORE it is called: main() raises
+ * `draining`, waits for `inflight` to reach zero, and only then stops
+ * civetweb.  Requests that arrive meanwhile (keep-alive clients, or new
+ * connections civetweb still accepts) get a quick 503 with Connection:
+ * close so their clients go elsewhere.
+ */
 int api_begin_request(struct mg_connection *conn)
+{
+	int status;
+
+	atomic_fetch_add(&gw->inflight, 1);
+	status = api_request(conn);
+	atomic_fetch_sub(&gw->inflight, 1);
+	return status;
+}
+
+static int api_request(struct mg_connection *conn)
 {
 	struct request req;
 	struct route_match m;
@@ -455,6 +475,10 @@ int api_begin_request(struct mg_connection *conn)
 	int status, wants_body = 0;
 
 	request_start(&req, conn);
+	if (atomic_load(&gw->draining)) {
+		req.body_unread = 1; /* forces Connection: close */
+		return fail(&req, 503, "shutting_down", "the gateway is shutting down; retry", "Retry-After: 1\r\n");
+	}
 	router_match(req.ri->request_method, req.ri->local_uri, &m);
 	if (m.status == MATCH_NOT_FOUND)
 		return fail_status(&req, 404, "no such route", NULL);

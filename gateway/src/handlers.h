@@ -18,7 +18,8 @@
 struct gateway {
 	const struct gw_config *cfg;
 	struct pool *pool;
-	atomic_int draining; /* SIGTERM received: /ready answers 503 */
+	atomic_int draining; /* SIGTERM received: new requests get 503 */
+	atomic_int inflight; /* requests between begin and reply */
 };
 
 /* Statement numbers of the poller's two statements (after the routes'). */

@@ -5,9 +5,11 @@
  * PostgreSQL is still starting), pg_stat poller, then the two civetweb
  * listeners.  Signals are blocked in every thread and taken by sigwait()
  * in main, so SIGTERM handling is ordinary code instead of an async
- * signal handler.  Shutdown (the seed's ClosePool): /ready turns 503,
- * civetweb stops accepting and lets in-flight requests finish (bounded by
- * the drain timeout), then the pool closes and the process exits 0.
+ * signal handler.  Shutdown (the seed's ClosePool): new requests get 503
+ * with Connection: close (and /ready 503), in-flight requests finish
+ * (bounded by the drain timeout) -- before mg_stop(), which refuses every
+ * write once it has begun -- then civetweb stops, the pool closes and the
+ * process exits 0.
  */
 #include <civetweb.h>
 #include <errno.h>
@@ -157,6 +159,20 @@ static int stop_bounded(struct mg_context *ctx, int64_t timeout_ms)
 	return done ? 0 : -1;
 }
 
+/* Wait until no request is between begin and reply; -1 on timeout. */
+static int wait_for_inflight(struct gateway *gw, int64_t timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	struct timespec tick = {0, 10 * 1000000};
+
+	while (atomic_load(&gw->inflight) > 0) {
+		if (now_ms() >= deadline)
+			return -1;
+		nanosleep(&tick, NULL);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct gw_config cfg;
@@ -235,8 +251,10 @@ int main(int argc, char **argv)
 	log_info("received %s: draining in-flight requests (at most %lld ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 		 (long long)cfg.drain_timeout_ms);
 	atomic_store(&gw.draining, 1);
-	if (stop_bounded(api, cfg.drain_timeout_ms) < 0)
-		log_warn("drain timeout reached; exiting with requests still running");
+	if (wait_for_inflight(&gw, cfg.drain_timeout_ms) < 0)
+		log_warn("drain timeout reached; stopping with %d requests still running", atomic_load(&gw.inflight));
+	if (stop_bounded(api, 3000) < 0)
+		log_warn("civetweb did not stop in time; exiting anyway");
 	stop_bounded(metrics, 2000);
 	stats_poller_stop();
 	pool_close(gw.pool, 1000);

@@ -4,8 +4,7 @@ The stack under test is the one `make run` / `make test` started for the
 current environment (OPENRISK_RUN_DIR, OPENRISK_PGPORT, OPENRISK_HTTP_PORT,
 ...; read through tools/common.sh so the tests can never disagree with the
 scripts).  Tests that need special settings (tiny pool, restarts, SIGTERM)
-start their own gateway on loopback ports derived from OPENRISK_HTTP_PORT
-and stop it themselves.
+start their own gateway on free loopback ports and stop it themselves.
 """
 import base64
 import hashlib
@@ -13,6 +12,7 @@ import hmac
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -99,12 +99,19 @@ def stack_is_up():
     pytest.fail("the gateway at %s is not ready: run `make run` (or make test) first" % BASE)
 
 
+def free_port():
+    """A loopback port nobody listens on right now (other stacks share the machine)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Gateway:
     """A private gateway process with its own settings, on loopback."""
 
-    def __init__(self, offset, *args):
-        self.port = int(S["http_port"]) + offset
-        self.metrics_port = int(S["metrics_port"]) + offset
+    def __init__(self, *args):
+        self.port = free_port()
+        self.metrics_port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
         self.log_path = os.path.join(S["log_dir"], "gateway-test-%d.log" % self.port)
         env = dict(os.environ, OPENRISK_DSN=DSN, OPENRISK_JWT_SECRET_FILE=SECRET_FILE,
@@ -115,12 +122,13 @@ class Gateway:
         self.proc = subprocess.Popen([GW_BIN] + list(args), env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         for _ in range(100):
+            if self.proc.poll() is not None:
+                raise RuntimeError("gateway exited: see " + self.log_path)
             try:
                 requests.get(self.base + "/health", timeout=1)
-                return
+                if self.proc.poll() is None:
+                    return
             except requests.RequestException:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("gateway exited: see " + self.log_path)
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError("gateway did not start: see " + self.log_path)
@@ -141,8 +149,8 @@ class Gateway:
 def private_gateway():
     started = []
 
-    def start(offset, *args):
-        g = Gateway(offset, *args)
+    def start(*args):
+        g = Gateway(*args)
         started.append(g)
         return g
 
