@@ -363,10 +363,11 @@ void config_print_help(const char *progname, void *stream)
 
 	fprintf(out,
 		"usage: %s [--option value | --option=value ...]\n"
-		"       %s token --role viewer|analyst|admin --tenant <uuid> [--sub S] [--ttl 1h]\n\n"
+		"       %s token --role viewer|analyst|admin --tenant <uuid> [--sub S] [--ttl 1h]\n"
+		"       %s sql METHOD PATH   (print the statement a route runs)\n\n"
 		"Every option can also be set by its environment variable; flags win.\n"
 		"Pool fields left unset come from --pool-mode.\n\n",
-		progname, progname);
+		progname, progname, progname);
 	for (size_t i = 0; i < NOPTIONS; i++)
 		fprintf(out, "  --%-22s %-31s default %-16s %s\n", options[i].flag, options[i].env,
 			options[i].deflt ? (*options[i].deflt ? options[i].deflt : "(none)") : "(pool mode)",

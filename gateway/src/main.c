@@ -25,6 +25,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "pool.h"
+#include "router.h"
 #include "stats_poller.h"
 
 #define GATEWAY_VERSION "1.0"
@@ -173,6 +174,24 @@ static int wait_for_inflight(struct gateway *gw, int64_t timeout_ms)
 	return 0;
 }
 
+/* `openrisk-gateway sql GET /api/v1/stats`: the statement a route prepares. */
+static int sql_main(int argc, char **argv)
+{
+	struct route_match m;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s sql METHOD PATH\n", argv[0]);
+		return 2;
+	}
+	router_match(argv[2], argv[3], &m);
+	if (m.status != MATCH_OK || !m.route->sql) {
+		fprintf(stderr, "error: no statement for %s %s\n", argv[2], argv[3]);
+		return 1;
+	}
+	printf("%s\n", m.route->sql);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct gw_config cfg;
@@ -185,6 +204,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "token") == 0)
 		return token_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "sql") == 0)
+		return sql_main(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
 		printf("openrisk-gateway %s (civetweb %s, libpq %d)\n", GATEWAY_VERSION, mg_version(), PQlibVersion());
 		return 0;

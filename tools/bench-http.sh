@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# tools/bench-http.sh -- `make bench-http`: the gateway against the ceiling.
+#
+# The ceiling (shared/ref/ceiling-gateway.c, beside the clone; never copied
+# into the repo) is the least any civetweb + libpq gateway can do: one
+# pooled prepared statement, one write.  It is built into the run folder
+# and run with the gateway's pool size and the very statement the gateway
+# prepares for GET /api/v1/stats (printed by `openrisk-gateway sql`), its
+# parameters inlined as literals for the demo tenant.  Both are warmed,
+# then wrk -t2 -c50 -d10s (keep-alive) alternates between them RUNS times;
+# medians of requests/s and p99, their ratios, and the non-2xx count are
+# printed.  Targets (issue 4): >= 0.85 x the ceiling's requests/s, p99 <=
+# 1.5 x its p99, 0 non-2xx.  A benchmark, not a test: only non-2xx
+# responses make it fail.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10s}
+TENANT=00000000-0000-4000-8000-000000000001
+CEILING_SRC=${CEILING_SRC:-$ROOT/../shared/ref/ceiling-gateway.c}
+GW_BIN=$ROOT/gateway/openrisk-gateway
+
+[ -f "$CEILING_SRC" ] || die "ceiling source not found at $CEILING_SRC (expected shared/ beside the clone)"
+command -v wrk >/dev/null || die "wrk is not installed (make deps)"
+
+"$ROOT/tools/run.sh" >/dev/null
+CEILING_BIN=$OPENRISK_RUN_DIR/ceiling-gateway
+cc -O2 -o "$CEILING_BIN" "$CEILING_SRC" $(pkg-config --cflags --libs libpq) -lcivetweb -lpthread
+
+# the gateway's statement for the route, its two parameters as literals
+stmt=$("$GW_BIN" sql GET /api/v1/stats)
+CEILING_SQL=${stmt/\$1/\'$TENANT\'}
+CEILING_SQL=${CEILING_SQL/\$2/\'month\'}
+POOL=$(sed -n 's/.*pool [a-z]*: \([0-9]*\) open.*/\1/p' "$LOG_DIR/gateway.log" | tail -1)
+POOL=${POOL:-10}
+CEILING_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+CEILING_DSN="host=$PG_SOCKET_DIR port=$OPENRISK_PGPORT dbname=$OPENRISK_DB user=postgres" \
+	CEILING_SQL=$CEILING_SQL CEILING_PORT=$CEILING_PORT CEILING_POOL=$POOL CEILING_THREADS=64 \
+	"$CEILING_BIN" 2>"$LOG_DIR/ceiling-gateway.log" &
+CEILING_PID=$!
+trap 'kill $CEILING_PID 2>/dev/null; wait $CEILING_PID 2>/dev/null || true' EXIT
+
+TOKEN=$("$ROOT/tools/token.sh" viewer "$TENANT")
+CEILING_URL=http://127.0.0.1:$CEILING_PORT/q
+GATEWAY_URL=http://127.0.0.1:$OPENRISK_HTTP_PORT/api/v1/stats
+for _ in $(seq 50); do curl -fs -o /dev/null "$CEILING_URL" && break; sleep 0.1; done
+# warm: fill the cache entry and every pooled connection's plan
+for _ in $(seq 20); do
+	curl -fs -o /dev/null "$CEILING_URL"
+	curl -fs -o /dev/null -H "Authorization: Bearer $TOKEN" "$GATEWAY_URL"
+done
+curl -fs -D - -o /dev/null -H "Authorization: Bearer $TOKEN" "$GATEWAY_URL" | grep -qi '^X-Cache: HIT' ||
+	say "warning: the gateway's /stats is not a cache hit after warming"
+
+say "ceiling: $CEILING_SQL (pool $POOL)"
+# one wrk run -> "req_per_s p99_ms non2xx"
+measure() {
+	local out
+	out=$(wrk -t2 -c50 -d"$DURATION" --latency "$@")
+	echo "$out" | awk '
+		/Requests\/sec/ { rps = $2 }
+		/^ +99%/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+			   p99 = (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v }
+		/Non-2xx or 3xx responses/ { bad += $NF }
+		/Socket errors/ { gsub(/,/, ""); bad += $4 + $6 + $8 + $10 }
+		END { printf "%s %s %d\n", rps, p99, bad }'
+}
+declare -a c_rps c_p99 g_rps g_p99
+non2xx=0
+for i in $(seq "$RUNS"); do
+	read -r r p b < <(measure "$CEILING_URL")
+	c_rps+=("$r") c_p99+=("$p")
+	printf 'run %d  ceiling  %10.0f req/s  p99 %8.2f ms\n' "$i" "$r" "$p"
+	read -r r p b < <(measure -H "Authorization: Bearer $TOKEN" "$GATEWAY_URL")
+	g_rps+=("$r") g_p99+=("$p") non2xx=$((non2xx + b))
+	printf 'run %d  gateway  %10.0f req/s  p99 %8.2f ms  non-2xx/errors %d\n' "$i" "$r" "$p" "$b"
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+cr=$(median "${c_rps[@]}") cp=$(median "${c_p99[@]}") gr=$(median "${g_rps[@]}") gp=$(median "${g_p99[@]}")
+awk -v cr="$cr" -v cp="$cp" -v gr="$gr" -v gp="$gp" -v bad="$non2xx" 'BEGIN {
+	printf "\nmedian of %s runs, wrk -t2 -c50 keep-alive, cached GET /api/v1/stats\n", '"$RUNS"'
+	printf "  ceiling  %10.0f req/s   p99 %8.2f ms\n", cr, cp
+	printf "  gateway  %10.0f req/s   p99 %8.2f ms\n", gr, gp
+	printf "  ratio    %10.3f x       p99 %8.3f x   (targets: >= 0.85, <= 1.5)  %s\n", gr / cr, gp / cp,
+		(gr / cr >= 0.85 && gp / cp <= 1.5) ? "MET" : "NOT MET"
+	printf "  non-2xx or socket errors on the gateway: %d\n", bad
+}'
+[ "$non2xx" = 0 ]
