@@ -75,10 +75,11 @@ BEGIN
         PERFORM openrisk._invalidate(openrisk._risk_set_patterns(tenant_id, false))
            FROM (SELECT DISTINCT tenant_id FROM new_risks) t;
     ELSIF TG_OP = 'UPDATE' THEN
-        PERFORM openrisk._invalidate(openrisk._risk_set_patterns(tenant_id, bool_or(removed))
+        -- Any deleted row counts as a removal (no join with old_risks: an
+        -- update of an already deleted row dropping report keys is harmless).
+        PERFORM openrisk._invalidate(openrisk._risk_set_patterns(tenant_id, bool_or(deleted_at IS NOT NULL))
                                      || openrisk._risk_id_patterns(tenant_id, array_agg(id)))
-           FROM (SELECT n.tenant_id, n.id, (o.deleted_at IS NULL AND n.deleted_at IS NOT NULL) AS removed
-                   FROM new_risks n JOIN old_risks o ON o.id = n.id) c
+           FROM new_risks
           GROUP BY tenant_id;
     ELSE
         PERFORM openrisk._invalidate(openrisk._risk_set_patterns(tenant_id, true)

@@ -46,7 +46,8 @@ $$;
 -- risk_list: one page in the requested order, plus the total.  The sort
 -- key is split into a signed number (numeric columns; negated for desc)
 -- and a text key per direction, so one static ORDER BY serves every
--- whitelisted column; id breaks ties so pages never overlap.
+-- whitelisted column; id breaks ties so pages never overlap.  Only ids and
+-- keys are sorted (narrow rows); the page's 20 rows are fetched after.
 CREATE FUNCTION openrisk._risk_list_compute(p_tenant uuid, p_page integer, p_page_size integer,
                                             p_severity text, p_status text, p_q text,
                                             p_sort_by text, p_sort_dir text)
@@ -54,22 +55,23 @@ RETURNS json LANGUAGE sql STABLE
 AS $$
     SELECT json_build_object(
         'items', coalesce((
-            SELECT json_agg(openrisk._risk_json(p.r) ORDER BY p.k_num, p.k_asc, p.k_desc DESC, (p.r).id)
-              FROM (SELECT r, k.*
-                      FROM openrisk._risks_matching(p_tenant, p_severity, p_status, p_q) r
+            SELECT json_agg(openrisk._risk_json(r) ORDER BY p.k_num, p.k_asc, p.k_desc DESC, p.id)
+              FROM (SELECT m.id, k.*
+                      FROM openrisk._risks_matching(p_tenant, p_severity, p_status, p_q) m
                      CROSS JOIN LATERAL (SELECT
                          CASE WHEN p_sort_dir = 'desc' THEN -1 ELSE 1 END * CASE p_sort_by
-                             WHEN 'score' THEN r.score
-                             WHEN 'impact' THEN r.impact
-                             WHEN 'probability' THEN r.probability
-                             WHEN 'created_at' THEN extract(epoch FROM r.created_at)
-                             WHEN 'updated_at' THEN extract(epoch FROM r.updated_at) END AS k_num,
+                             WHEN 'score' THEN m.score
+                             WHEN 'impact' THEN m.impact
+                             WHEN 'probability' THEN m.probability
+                             WHEN 'created_at' THEN extract(epoch FROM m.created_at)
+                             WHEN 'updated_at' THEN extract(epoch FROM m.updated_at) END AS k_num,
                          CASE WHEN p_sort_dir = 'asc' THEN CASE p_sort_by
-                             WHEN 'title' THEN r.title WHEN 'status' THEN r.status END END AS k_asc,
+                             WHEN 'title' THEN m.title WHEN 'status' THEN m.status END END AS k_asc,
                          CASE WHEN p_sort_dir = 'desc' THEN CASE p_sort_by
-                             WHEN 'title' THEN r.title WHEN 'status' THEN r.status END END AS k_desc) k
-                     ORDER BY k.k_num, k.k_asc, k.k_desc DESC, r.id
-                     LIMIT p_page_size OFFSET (p_page - 1)::bigint * p_page_size) p),
+                             WHEN 'title' THEN m.title WHEN 'status' THEN m.status END END AS k_desc) k
+                     ORDER BY k.k_num, k.k_asc, k.k_desc DESC, m.id
+                     LIMIT p_page_size OFFSET (p_page - 1)::bigint * p_page_size) p
+              JOIN openrisk.risks r ON r.id = p.id),
             '[]'::json),
         'total', (SELECT count(*) FROM openrisk._risks_matching(p_tenant, p_severity, p_status, p_q)),
         'page', p_page,
@@ -161,15 +163,16 @@ AS $$
     WITH query AS (SELECT websearch_to_tsquery('simple', p_q) AS tsq)
     SELECT json_build_object(
         'items', coalesce((
-            SELECT json_agg(openrisk._risk_json(p.r) ORDER BY p.rank DESC, (p.r).score DESC, (p.r).id)
-              FROM (SELECT r, ts_rank(r.search, query.tsq) AS rank
-                      FROM openrisk.risks r, query
-                     WHERE r.tenant_id = p_tenant AND r.deleted_at IS NULL AND r.search @@ query.tsq
-                     ORDER BY rank DESC, r.score DESC, r.id
-                     LIMIT p_page_size OFFSET (p_page - 1)::bigint * p_page_size) p),
+            SELECT json_agg(openrisk._risk_json(r) ORDER BY p.rank DESC, p.score DESC, p.id)
+              FROM (SELECT m.id, m.score, ts_rank(m.search, query.tsq) AS rank
+                      FROM openrisk.risks m, query
+                     WHERE m.tenant_id = p_tenant AND m.deleted_at IS NULL AND m.search @@ query.tsq
+                     ORDER BY rank DESC, m.score DESC, m.id
+                     LIMIT p_page_size OFFSET (p_page - 1)::bigint * p_page_size) p
+              JOIN openrisk.risks r ON r.id = p.id),
             '[]'::json),
-        'total', (SELECT count(*) FROM openrisk.risks r, query
-                   WHERE r.tenant_id = p_tenant AND r.deleted_at IS NULL AND r.search @@ query.tsq),
+        'total', (SELECT count(*) FROM openrisk.risks m, query
+                   WHERE m.tenant_id = p_tenant AND m.deleted_at IS NULL AND m.search @@ query.tsq),
         'page', p_page,
         'page_size', p_page_size,
         'q', p_q)
