@@ -44,6 +44,9 @@
 #define OR_CHUNK_SIZE		256
 /* Prefix levels tracked per key: "", each "a:", "a:b:", ..., full key. */
 #define OR_MAX_PREFIXES		16
+/* NOTIFY channel and the largest payload we send (PostgreSQL's limit is 8000). */
+#define OR_NOTIFY_CHANNEL	"openrisk_cache"
+#define OR_NOTIFY_PAYLOAD_MAX 7800
 /* Longest key accepted (bytes). */
 #define OR_MAX_KEY_LEN		1024
 /* "No entry" / "no chunk" in index links. */
@@ -127,6 +130,8 @@ typedef struct CacheShared
 
 #define OR_PARTITION_LOCK(p)	(&or_cache->locks[(p)].lock)
 #define OR_ALLOC_LOCK			(&or_cache->locks[OR_PARTITIONS].lock)
+#define OR_NOTIFY_LOCK			(&or_cache->locks[OR_PARTITIONS + 1].lock)
+#define OR_NUM_LOCKS			(OR_PARTITIONS + 2)
 
 /* Pointers into the segment, valid in every backend (set at startup). */
 extern CacheShared *or_cache;
@@ -237,6 +242,11 @@ extern uint64 or_read_stamp(void);
 extern bool or_read_path_usable(void);
 extern void or_remember_miss_stamp(uint64 key_hash, uint64 stamp);
 extern bool or_recall_miss_stamp(uint64 key_hash, uint64 *stamp);
+
+/* ---- cache_notify.c ---- */
+extern Size or_notify_shmem_size(void);
+extern void or_notify_shmem_init(void *mem, bool found);
+extern void or_notify_enqueue(const char *payload, int len);
 
 /* ---- cache_keylock.c ---- */
 typedef enum KeyClaim

@@ -12,7 +12,7 @@
  * Layout (one ShmemInitStruct region, in this order, each MAXALIGNed):
  *   CacheShared | entries[max_entries] | buckets[nbuckets] |
  *   chunk_next[nchunks] | chunk data[nchunks * OR_CHUNK_SIZE] |
- *   slots[nslots]
+ *   slots[nslots] | notify queues (cache_notify.c)
  *
  *-------------------------------------------------------------------------
  */
@@ -35,7 +35,6 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 #define LOCK_TRANCHE "openrisk_cache"
-#define NUM_LOCKS (OR_PARTITIONS + 1)
 
 static uint32
 next_pow2(uint64 n)
@@ -80,6 +79,7 @@ segment_size(void)
 	s = add_size(s, MAXALIGN(mul_size(g.nchunks, sizeof(uint32))));
 	s = add_size(s, MAXALIGN(mul_size(g.nchunks, OR_CHUNK_SIZE)));
 	s = add_size(s, MAXALIGN(mul_size(g.nslots, sizeof(PrefixSlot))));
+	s = add_size(s, MAXALIGN(or_notify_shmem_size()));
 	return s;
 }
 
@@ -89,7 +89,7 @@ or_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(segment_size());
-	RequestNamedLWLockTranche(LOCK_TRANCHE, NUM_LOCKS);
+	RequestNamedLWLockTranche(LOCK_TRANCHE, OR_NUM_LOCKS);
 }
 
 /* Build every free list and counter from scratch: an empty cache. */
@@ -171,6 +171,8 @@ or_shmem_startup(void)
 	or_chunk_data = p;
 	p += MAXALIGN(mul_size(g.nchunks, OR_CHUNK_SIZE));
 	or_slots = (PrefixSlot *) p;
+	p += MAXALIGN(mul_size(g.nslots, sizeof(PrefixSlot)));
+	or_notify_shmem_init(p, found);
 
 	if (!found)
 	{

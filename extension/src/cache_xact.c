@@ -7,14 +7,15 @@
  * pattern in this backend's pending set, and the transaction callbacks
  * apply the set when -- and only if -- the transaction commits:
  *
- *   PRE_COMMIT  raise the fence of every pending slot (or the glob fence),
- *               and queue one NOTIFY naming the patterns.  From here until
+ *   PRE_COMMIT  raise the fence of every pending slot (or the glob fence).
+ *               From here until
  *               the fences drop, no entry under those prefixes is served
  *               and no fill under them is published.
  *   (the commit record is written and the transaction becomes visible)
  *   COMMIT      take one fresh clock value g; raise every pending slot's
  *               generation to g (entries stamped before g are dead), run
- *               glob scans, remove exact keys physically, drop the fences.
+ *               glob scans, remove exact keys physically, drop the fences,
+ *               and hand one NOTIFY payload to the notifier (cache_notify.c).
  *   ABORT       drop the fences if raised; forget everything.
  *
  * A reader that took its snapshot before the commit became visible read
@@ -45,8 +46,6 @@
 
 #include "cache.h"
 
-#define NOTIFY_CHANNEL "openrisk_cache"
-#define NOTIFY_BUDGET 7800		/* payloads must stay under 8000 bytes */
 
 typedef struct PendingPattern
 {
@@ -70,6 +69,7 @@ static bool pending_glob = false;
 static int	pending_max_level = 0;
 static HTAB *miss_stamps = NULL;	/* key hash -> stamp of last miss */
 static bool fenced = false;
+static TransactionId committing_xid = InvalidTransactionId;
 
 static uint32
 pattern_hash(const void *key, Size keysize)
@@ -217,9 +217,13 @@ set_fences(int delta)
 	}
 }
 
-/* Build and queue the transaction's one NOTIFY (deduplicated by design). */
-static void
-queue_notify(void)
+/*
+ * The transaction's one NOTIFY payload: every distinct pattern while they
+ * fit under OR_NOTIFY_PAYLOAD_MAX, the total count, whether the list was
+ * cut short, and who committed.  palloc'd.
+ */
+static char *
+notify_payload(void)
 {
 	StringInfoData buf;
 	HASH_SEQ_STATUS seq;
@@ -232,7 +236,7 @@ queue_notify(void)
 	hash_seq_init(&seq, pending);
 	while ((p = hash_seq_search(&seq)) != NULL)
 	{
-		if (buf.len + p->len * 2 + 64 > NOTIFY_BUDGET)
+		if (buf.len + p->len * 2 + 96 > OR_NOTIFY_PAYLOAD_MAX)
 		{
 			hash_seq_term(&seq);
 			break;
@@ -241,10 +245,9 @@ queue_notify(void)
 			appendStringInfoChar(&buf, ',');
 		escape_json(&buf, p->pattern);
 	}
-	appendStringInfo(&buf, "],\"count\":%ld,\"truncated\":%s,\"pid\":%d}",
-					 count, listed < count ? "true" : "false", MyProcPid);
-	Async_Notify(NOTIFY_CHANNEL, buf.data);
-	pfree(buf.data);
+	appendStringInfo(&buf, "],\"count\":%ld,\"truncated\":%s,\"xid\":%u,\"pid\":%d}",
+					 count, listed < count ? "true" : "false", committing_xid, MyProcPid);
+	return buf.data;
 }
 
 /*
@@ -282,6 +285,14 @@ apply_at_commit(void)
 	pg_atomic_fetch_add_u64(&or_cache->counters.invalidations, invalidated);
 	set_fences(-1);
 	fenced = false;
+
+	if (or_notify)
+	{
+		char	   *payload = notify_payload();
+
+		or_notify_enqueue(payload, strlen(payload));
+		pfree(payload);
+	}
 }
 
 static void
@@ -292,13 +303,15 @@ xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 			if (pending == NULL || hash_get_num_entries(pending) == 0)
 				break;
-			if (or_notify)
-				queue_notify();
+			committing_xid = GetTopTransactionIdIfAny();
 			if (or_cache_available())
 			{
+				/* NOTIFY is queued for the notifier at COMMIT */
 				set_fences(+1);
 				fenced = true;
 			}
+			else if (or_notify)
+				Async_Notify(OR_NOTIFY_CHANNEL, notify_payload());
 			break;
 		case XACT_EVENT_COMMIT:
 			if (fenced)
