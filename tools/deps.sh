@@ -14,7 +14,7 @@ PACKAGES=(
 	# gateway
 	libcivetweb-dev libjson-c-dev libssl-dev curl
 	# tests, benchmarks, monitoring
-	python3 python3-pytest python3-psycopg python3-requests wrk gnuplot-nox
+	python3 python3-pytest python3-psycopg python3-requests python3-yaml wrk gnuplot-nox
 	prometheus prometheus-alertmanager prometheus-postgres-exporter
 	clang libclang-rt-14-dev valgrind nodejs clang-format
 )
