@@ -50,6 +50,12 @@ static int match_pattern(const char *pattern, const char *path, char *id, size_t
 
 void router_match(const char *method, const char *path, struct route_match *m)
 {
+	router_match_in(routes, nroutes, method, path, m);
+}
+
+void router_match_in(const struct route *table, int n, const char *method, const char *path,
+		     struct route_match *m)
+{
 	int best = -1;
 	char id[ROUTE_ID_MAX] = "";
 
@@ -60,8 +66,8 @@ void router_match(const char *method, const char *path, struct route_match *m)
 		return;
 
 	/* first pass: the best score among patterns that fit the path at all */
-	for (int i = 0; i < nroutes; i++) {
-		int sc = match_pattern(routes[i].pattern, path, id, sizeof id);
+	for (int i = 0; i < n; i++) {
+		int sc = match_pattern(table[i].pattern, path, id, sizeof id);
 		if (sc > best)
 			best = sc;
 	}
@@ -69,19 +75,19 @@ void router_match(const char *method, const char *path, struct route_match *m)
 		return;
 
 	/* second pass: among the best, the one with this method */
-	for (int i = 0; i < nroutes; i++) {
-		if (match_pattern(routes[i].pattern, path, id, sizeof id) != best)
+	for (int i = 0; i < n; i++) {
+		if (match_pattern(table[i].pattern, path, id, sizeof id) != best)
 			continue;
-		if (strcmp(routes[i].method, method) == 0) {
+		if (strcmp(table[i].method, method) == 0) {
 			m->status = MATCH_OK;
-			m->route = &routes[i];
+			m->route = &table[i];
 			memcpy(m->id, id, sizeof id);
 			return;
 		}
-		if (strlen(m->allow) + strlen(routes[i].method) + 3 < sizeof m->allow) {
+		if (strlen(m->allow) + strlen(table[i].method) + 3 < sizeof m->allow) {
 			if (m->allow[0])
 				strcat(m->allow, ", ");
-			strcat(m->allow, routes[i].method);
+			strcat(m->allow, table[i].method);
 		}
 	}
 	m->status = MATCH_BAD_METHOD;

@@ -28,4 +28,8 @@ struct route_match {
 
 void router_match(const char *method, const char *path, struct route_match *m);
 
+/* The same against any table (tests prove precedence is order-independent). */
+void router_match_in(const struct route *table, int n, const char *method, const char *path,
+		     struct route_match *m);
+
 #endif

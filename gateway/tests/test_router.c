@@ -43,6 +43,24 @@ static void literals_beat_ids(void)
 	CHECK_STR(m.allow, "GET");
 }
 
+/* The same precedence with the table reversed: order must not matter. */
+static void precedence_is_order_independent(void)
+{
+	struct route reversed[64];
+	struct route_match m;
+
+	for (int i = 0; i < nroutes; i++)
+		reversed[i] = routes[nroutes - 1 - i];
+	router_match_in(reversed, nroutes, "GET", "/api/v1/risks/search", &m);
+	CHECK(m.status == MATCH_OK && strcmp(m.route->pattern, "/api/v1/risks/search") == 0);
+	router_match_in(reversed, nroutes, "GET", "/api/v1/risks/matrix", &m);
+	CHECK(m.status == MATCH_OK && strcmp(m.route->pattern, "/api/v1/risks/matrix") == 0);
+	router_match_in(reversed, nroutes, "GET", "/api/v1/risks/0b5f0e4e", &m);
+	CHECK(m.status == MATCH_OK && strcmp(m.route->pattern, "/api/v1/risks/{id}") == 0);
+	router_match_in(reversed, nroutes, "DELETE", "/api/v1/risks/search", &m);
+	CHECK_INT(m.status, MATCH_BAD_METHOD);
+}
+
 static void not_found_and_bad_method(void)
 {
 	struct route_match m;
@@ -100,6 +118,7 @@ void test_router(void)
 {
 	every_route_reachable();
 	literals_beat_ids();
+	precedence_is_order_independent();
 	not_found_and_bad_method();
 	id_bounds();
 	table_is_sane();
