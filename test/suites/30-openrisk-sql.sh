@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# test/suites/30-openrisk-sql.sh -- issue 3: OpenRisk's tables, endpoint
+# functions and invalidation triggers, proven with pgTAP.
+#
+# Runs test/pgtap/3*_*.sql with pg_prove, in name order, against one fresh
+# database with the extension (30_helpers.sql installs the shared fixtures
+# the later files use).  The files commit statement by statement, because
+# invalidation only takes effect at commit and that is what they check.
+# Every pgTAP assertion counts; a file that dies or misses its plan counts
+# as one more failure.  The isolation spec dashboard_fresh runs with the
+# extension's installcheck (suite 20-engine).
+set -uo pipefail
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
+. "$(dirname "$0")/../lib/suite.sh"
+cd "$ROOT"
+
+db=openrisk_sql_test
+fresh_db $db || fail "could not create $db"
+psql -X -q -d $db -c "CREATE EXTENSION dblink" >/dev/null || fail "could not create dblink in $db"
+
+out=$(pg_prove --verbose --nocolor -d $db -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" test/pgtap/3*_*.sql 2>&1)
+rc=$?
+echo "$out" | grep -vE '^ok [0-9]+ '
+SUITE_PASSED=$((SUITE_PASSED + $(echo "$out" | grep -cE '^ok [0-9]+')))
+SUITE_FAILED=$((SUITE_FAILED + $(echo "$out" | grep -cE '^not ok [0-9]+')))
+if [ $rc != 0 ] && ! echo "$out" | grep -qE '^not ok [0-9]+'; then
+	fail "pg_prove failed without a failing assertion (a file died or missed its plan)"
+fi
+
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
+finish openrisk-sql
