@@ -175,7 +175,7 @@ DECLARE
     deadline timestamptz := clock_timestamp() + seconds * interval '1 second';
 BEGIN
     LOOP
-        got := got || ARRAY(SELECT payload FROM dblink_get_notify(conn) WHERE notify_name = 'openrisk_cache');
+        got := got || ARRAY(SELECT extra FROM dblink_get_notify(conn) WHERE notify_name = 'openrisk_cache');
         EXIT WHEN cardinality(got) >= at_least OR clock_timestamp() > deadline;
         PERFORM pg_sleep(0.05);
     END LOOP;
