@@ -197,6 +197,8 @@ extern void or_key_check(const char *key, int len);
 extern PatternKind or_pattern_classify(const char *pattern, int len, uint32 *slot);
 extern bool or_glob_match(const char *pattern, int plen, const char *s, int slen);
 extern uint64 or_value_etag(const char *value, int len);
+extern uint32 or_cstring_ptr_hash(const void *key, Size keysize);
+extern int	or_cstring_ptr_match(const void *a, const void *b, Size keysize);
 
 /* ---- cache_store.c ---- */
 typedef enum LookupResult

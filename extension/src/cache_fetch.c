@@ -45,20 +45,6 @@ typedef struct KeptPlan
 
 static HTAB *kept_plans = NULL;
 
-static uint32
-signature_hash(const void *key, Size keysize)
-{
-	const char *s = *(char *const *) key;
-
-	return hash_bytes((const unsigned char *) s, strlen(s));
-}
-
-static int
-signature_match(const void *a, const void *b, Size keysize)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 /* The kept plan for query with these argument types, preparing it once. */
 static SPIPlanPtr
 plan_for(const char *query, int nargs, Oid *types)
@@ -76,8 +62,8 @@ plan_for(const char *query, int nargs, Oid *types)
 		memset(&ctl, 0, sizeof(ctl));
 		ctl.keysize = sizeof(char *);
 		ctl.entrysize = sizeof(KeptPlan);
-		ctl.hash = signature_hash;
-		ctl.match = signature_match;
+		ctl.hash = or_cstring_ptr_hash;
+		ctl.match = or_cstring_ptr_match;
 		ctl.hcxt = CacheMemoryContext;
 		kept_plans = hash_create("openrisk kept plans", 64, &ctl,
 								 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);

@@ -178,3 +178,22 @@ or_value_etag(const char *value, int len)
 {
 	return hash_bytes_extended((const unsigned char *) value, len, 0);
 }
+
+/*
+ * dynahash support for tables keyed by a C string pointer (the key field
+ * holds a char * to a NUL-terminated copy the caller owns): the pending
+ * patterns of a transaction and the kept query plans.
+ */
+uint32
+or_cstring_ptr_hash(const void *key, Size keysize)
+{
+	const char *s = *(char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+int
+or_cstring_ptr_match(const void *a, const void *b, Size keysize)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}

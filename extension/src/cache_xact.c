@@ -71,26 +71,25 @@ static HTAB *miss_stamps = NULL;	/* key hash -> stamp of last miss */
 static bool fenced = false;
 static TransactionId committing_xid = InvalidTransactionId;
 
-static uint32
-pattern_hash(const void *key, Size keysize)
-{
-	const char *s = *(char *const *) key;
-
-	return hash_bytes((const unsigned char *) s, strlen(s));
-}
-
-static int
-pattern_match(const void *a, const void *b, Size keysize)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 static void
 ensure_xact_cxt(void)
 {
 	if (xact_cxt == NULL)
 		xact_cxt = AllocSetContextCreate(TopMemoryContext, "openrisk pending invalidations",
 										 ALLOCSET_DEFAULT_SIZES);
+}
+
+static HTAB *
+create_slot_set(void)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(uint32);
+	ctl.entrysize = sizeof(uint32);
+	ctl.hcxt = xact_cxt;
+	return hash_create("openrisk pending slots", 64, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
 static void
@@ -102,17 +101,12 @@ create_pending_tables(void)
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(char *);
 	ctl.entrysize = sizeof(PendingPattern);
-	ctl.hash = pattern_hash;
-	ctl.match = pattern_match;
+	ctl.hash = or_cstring_ptr_hash;
+	ctl.match = or_cstring_ptr_match;
 	ctl.hcxt = xact_cxt;
 	pending = hash_create("openrisk pending patterns", 64, &ctl,
 						  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(uint32);
-	ctl.entrysize = sizeof(uint32);
-	ctl.hcxt = xact_cxt;
-	pending_slots = hash_create("openrisk pending slots", 64, &ctl,
-								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	pending_slots = create_slot_set();
 }
 
 /* Record a pattern for this transaction (deduplicated). */
@@ -168,15 +162,9 @@ rebuild_pending_index(void)
 {
 	HASH_SEQ_STATUS seq;
 	PendingPattern *p;
-	HASHCTL		ctl;
 
 	hash_destroy(pending_slots);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(uint32);
-	ctl.entrysize = sizeof(uint32);
-	ctl.hcxt = xact_cxt;
-	pending_slots = hash_create("openrisk pending slots", 64, &ctl,
-								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	pending_slots = create_slot_set();
 	pending_glob = false;
 	hash_seq_init(&seq, pending);
 	while ((p = hash_seq_search(&seq)) != NULL)
