@@ -327,10 +327,13 @@ void pool_release(struct pool *p, struct pool_conn *c)
 	pthread_mutex_lock(&p->mu);
 	p->in_use--;
 	if (c->broken) {
+		/*
+		 * db_up stays as it is: one killed backend must not fail other
+		 * requests fast.  The next connect attempt decides whether
+		 * PostgreSQL is really down.
+		 */
 		dead[ndead++] = empty_slot(p, i, &p->closed_broken);
-		if (p->db_up)
-			log_warn("pool: lost a connection to PostgreSQL; closing idle peers");
-		p->db_up = 0;
+		log_warn("pool: lost a connection to PostgreSQL; closing its idle peers");
 		for (int j = 0; j < p->nslots && ndead < 64; j++)
 			if (p->slots[j].state == SLOT_IDLE)
 				dead[ndead++] = empty_slot(p, j, &p->closed_broken);
