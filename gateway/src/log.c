@@ -3,8 +3,10 @@
  */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,12 +57,107 @@ static size_t timestamp(char *out, size_t outlen)
 	return cached_len + 5;
 }
 
+#define LOG_BUFFER (1 << 20)
+#define FLUSH_INTERVAL_NS (50 * 1000000L)
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t wake;
+	pthread_t thread;
+	char *bufs[2];
+	size_t len;  /* bytes used in bufs[active] */
+	int active;
+	int running, stop;
+} writer = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static void write_all(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, p, n);
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Swap buffers under the lock, write the full one outside it. */
+static void flush_once(void)
+{
+	char *full;
+	size_t n;
+
+	pthread_mutex_lock(&writer.mu);
+	full = writer.bufs[writer.active];
+	n = writer.len;
+	writer.active ^= 1;
+	writer.len = 0;
+	pthread_mutex_unlock(&writer.mu);
+	write_all(full, n);
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&writer.mu);
+	while (!writer.stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += FLUSH_INTERVAL_NS;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&writer.wake, &writer.mu, &ts);
+		pthread_mutex_unlock(&writer.mu);
+		flush_once();
+		pthread_mutex_lock(&writer.mu);
+	}
+	pthread_mutex_unlock(&writer.mu);
+	flush_once();
+	return NULL;
+}
+
+int log_start_writer(void)
+{
+	writer.bufs[0] = malloc(LOG_BUFFER);
+	writer.bufs[1] = malloc(LOG_BUFFER);
+	if (!writer.bufs[0] || !writer.bufs[1] || pthread_create(&writer.thread, NULL, writer_main, NULL) != 0)
+		return -1;
+	writer.running = 1;
+	return 0;
+}
+
+void log_stop_writer(void)
+{
+	if (!writer.running)
+		return;
+	pthread_mutex_lock(&writer.mu);
+	writer.stop = 1;
+	pthread_cond_signal(&writer.wake);
+	pthread_mutex_unlock(&writer.mu);
+	pthread_join(writer.thread, NULL);
+	writer.running = 0;
+}
+
 static void write_line(char *buf, size_t n, size_t cap)
 {
+	int direct = 1;
+
 	if (n >= cap - 1)
 		n = cap - 2;
 	buf[n++] = '\n';
-	(void)!write(STDERR_FILENO, buf, n);
+	if (writer.running) {
+		pthread_mutex_lock(&writer.mu);
+		if (writer.running && !writer.stop && writer.len + n <= LOG_BUFFER) {
+			memcpy(writer.bufs[writer.active] + writer.len, buf, n);
+			writer.len += n;
+			direct = 0;
+		}
+		pthread_mutex_unlock(&writer.mu);
+	}
+	if (direct)
+		write_all(buf, n);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

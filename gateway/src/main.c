@@ -236,6 +236,9 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (log_start_writer() < 0)
+		log_warn("no background log writer; writing log lines directly");
+	atexit(log_stop_writer); /* early error exits flush their lines too */
 
 	gw.cfg = &cfg;
 	handlers_init(&gw);
@@ -280,5 +283,6 @@ int main(int argc, char **argv)
 	stats_poller_stop();
 	pool_close(gw.pool, 1000);
 	log_info("stopped");
+	log_stop_writer();
 	return 0;
 }
