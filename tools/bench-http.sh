@@ -77,14 +77,20 @@ for i in $(seq "$RUNS"); do
 	g_rps+=("$r") g_p99+=("$p") non2xx=$((non2xx + b))
 	printf 'run %d  gateway  %10.0f req/s  p99 %8.2f ms  non-2xx/errors %d\n' "$i" "$r" "$p" "$b"
 done
+# each run's gateway/ceiling ratio too: on a shared machine the load drifts
+# between runs, and a ratio of neighbours is steadier than a ratio of medians
+pairs=()
+for i in "${!c_rps[@]}"; do pairs+=("$(awk -v g="${g_rps[i]}" -v c="${c_rps[i]}" 'BEGIN { printf "%.3f", g / c }')"); done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+pr=$(median "${pairs[@]}")
 cr=$(median "${c_rps[@]}") cp=$(median "${c_p99[@]}") gr=$(median "${g_rps[@]}") gp=$(median "${g_p99[@]}")
-awk -v cr="$cr" -v cp="$cp" -v gr="$gr" -v gp="$gp" -v bad="$non2xx" 'BEGIN {
+awk -v cr="$cr" -v cp="$cp" -v gr="$gr" -v gp="$gp" -v bad="$non2xx" -v pr="$pr" -v pairs="${pairs[*]}" 'BEGIN {
 	printf "\nmedian of %s runs, wrk -t2 -c50 keep-alive, cached GET /api/v1/stats\n", '"$RUNS"'
 	printf "  ceiling  %10.0f req/s   p99 %8.2f ms\n", cr, cp
 	printf "  gateway  %10.0f req/s   p99 %8.2f ms\n", gr, gp
 	printf "  ratio    %10.3f x       p99 %8.3f x   (targets: >= 0.85, <= 1.5)  %s\n", gr / cr, gp / cp,
 		(gr / cr >= 0.85 && gp / cp <= 1.5) ? "MET" : "NOT MET"
+	printf "  per-run req/s ratios: %s (median %.3f)\n", pairs, pr
 	printf "  non-2xx or socket errors on the gateway: %d\n", bad
 }'
 [ "$non2xx" = 0 ]
