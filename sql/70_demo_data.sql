@@ -28,6 +28,13 @@ AS $$ SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid $$;
 
 -- The marketplace catalogue: a fixed set of connectors with a few versions
 -- each; inserting it twice changes nothing.
+-- A uniform draw in [0, 1) from a string: for choices made while scanning
+-- existing rows, whose physical order (and so random()'s sequence) changes
+-- from one load to the next.
+CREATE FUNCTION openrisk._demo_rand(draw text)
+RETURNS float8 LANGUAGE sql IMMUTABLE
+AS $$ SELECT ('x' || substr(md5(draw), 1, 8))::bit(32)::bigint / 4294967296.0 $$;
+
 CREATE FUNCTION openrisk._demo_connectors()
 RETURNS void LANGUAGE sql
 AS $$
@@ -165,33 +172,33 @@ BEGIN
 
     -- A year of events: some risks were later mitigated or accepted...
     UPDATE openrisk.risks r
-       SET status = CASE WHEN random() < 0.8 THEN 'MITIGATED' ELSE 'ACCEPTED' END,
-           updated_at = r.created_at + random() * (now() - r.created_at)
-     WHERE r.tenant_id = ANY (ids) AND random() < 0.3;
+       SET status = CASE WHEN openrisk._demo_rand(r.id || ':kind') < 0.8 THEN 'MITIGATED' ELSE 'ACCEPTED' END,
+           updated_at = r.created_at + openrisk._demo_rand(r.id || ':when') * (now() - r.created_at)
+     WHERE r.tenant_id = ANY (ids) AND openrisk._demo_rand(r.id || ':closed') < 0.3;
     -- ... and a few open ones were deleted.
     UPDATE openrisk.risks r
        SET deleted_at = d.at, updated_at = d.at
-      FROM (SELECT x.id, x.created_at + random() * (now() - x.created_at) AS at
+      FROM (SELECT x.id, x.created_at + openrisk._demo_rand(x.id || ':deleted_at') * (now() - x.created_at) AS at
               FROM openrisk.risks x
-             WHERE x.tenant_id = ANY (ids) AND x.status IN ('DRAFT', 'ACTIVE') AND random() < 0.03) d
+             WHERE x.tenant_id = ANY (ids) AND x.status IN ('DRAFT', 'ACTIVE')
+               AND openrisk._demo_rand(x.id || ':deleted') < 0.03) d
      WHERE r.id = d.id;
 
     -- Mitigations: 0..2 per live risk; done for mitigated risks.
     INSERT INTO openrisk.mitigations (risk_id, tenant_id, title, status, progress, assignee,
                                       due_date, created_at, updated_at)
     SELECT r.id, r.tenant_id, 'Mitigation ' || k || ' for ' || r.title, s.status,
-           CASE s.status WHEN 'DONE' THEN 100 WHEN 'PLANNED' THEN 0 ELSE 10 + floor(random() * 80)::int END,
-           'engineer' || floor(random() * 40)::int || '@demo.example',
-           (r.created_at + (30 + floor(random() * 180)::int) * interval '1 day')::date,
+           CASE s.status WHEN 'DONE' THEN 100 WHEN 'PLANNED' THEN 0
+                ELSE 10 + floor(openrisk._demo_rand(r.id || ':progress' || k) * 80)::int END,
+           'engineer' || floor(openrisk._demo_rand(r.id || ':assignee' || k) * 40)::int || '@demo.example',
+           (r.created_at + (30 + floor(openrisk._demo_rand(r.id || ':due' || k) * 180)::int) * interval '1 day')::date,
            r.created_at, r.updated_at
-      FROM (SELECT x.*, floor(random() * 3)::int AS how_many
-              FROM openrisk.risks x
-             WHERE x.tenant_id = ANY (ids) AND x.deleted_at IS NULL
-            OFFSET 0) r,
-           generate_series(1, r.how_many) k,
+      FROM openrisk.risks r,
+           generate_series(1, floor(openrisk._demo_rand(r.id || ':mitigations') * 3)::int) k,
            LATERAL (SELECT CASE WHEN r.status = 'MITIGATED' THEN 'DONE'
-                        ELSE (ARRAY['PLANNED', 'IN_PROGRESS', 'DONE'])[1 + floor(random() * 3)::int]
-                   END AS status OFFSET 0) s;
+                        ELSE (ARRAY['PLANNED', 'IN_PROGRESS', 'DONE'])[1 + floor(openrisk._demo_rand(r.id || ':status' || k) * 3)::int]
+                   END AS status) s
+     WHERE r.tenant_id = ANY (ids) AND r.deleted_at IS NULL;
 
     -- A few installed marketplace apps per tenant.
     INSERT INTO openrisk.marketplace_apps (id, tenant_id, connector_id, name, status, configuration,
@@ -211,5 +218,5 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION openrisk._demo_connectors(), openrisk._demo_forget(uuid[]),
+REVOKE ALL ON FUNCTION openrisk._demo_connectors(), openrisk._demo_forget(uuid[]), openrisk._demo_rand(text),
     openrisk.generate_demo_data(integer, integer, integer) FROM PUBLIC;
