@@ -59,7 +59,7 @@ start() {
 	fi
 	"$PGBIN/psql" -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$OPENRISK_DB'" | grep -q 1 ||
 		"$PGBIN/createdb" "$OPENRISK_DB"
-	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS openrisk" ||
+	PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS openrisk" ||
 		die "CREATE EXTENSION openrisk failed (see the error above)"
 
 }
