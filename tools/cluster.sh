@@ -59,8 +59,19 @@ start() {
 	fi
 	"$PGBIN/psql" -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$OPENRISK_DB'" | grep -q 1 ||
 		"$PGBIN/createdb" "$OPENRISK_DB"
+	# A new install script means new schema and functions.  This cluster is
+	# throwaway development data, so the extension is recreated (the
+	# gateway service reloads demo data into the empty tables).
+	local script sum stamp=$OPENRISK_RUN_DIR/openrisk.sql.md5
+	script=$("$PGBIN/pg_config" --sharedir)/extension/openrisk--1.0.sql
+	sum=$(md5sum "$script" | cut -d' ' -f1)
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" != "$sum" ]; then
+		say "the extension's SQL changed: recreating it in $OPENRISK_DB (development data is reloaded)"
+		PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -X -q -c "DROP EXTENSION IF EXISTS openrisk CASCADE"
+	fi
 	PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS openrisk" ||
 		die "CREATE EXTENSION openrisk failed (see the error above)"
+	echo "$sum" >"$stamp"
 
 }
 
