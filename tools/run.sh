@@ -16,9 +16,16 @@ if "$ROOT/tools/cluster.sh" status && [ "$(cat "$stamp" 2>/dev/null)" != "$sum" 
 	say "new openrisk.so installed: restarting PostgreSQL"
 	"$ROOT/tools/cluster.sh" stop
 fi
+sql_before=$(cat "$OPENRISK_RUN_DIR/openrisk.sql.md5" 2>/dev/null || true)
 "$ROOT/tools/cluster.sh" start
 echo "$sum" >"$stamp"
 
+# Recreated SQL objects invalidate the services' prepared statements.
+if [ -n "$sql_before" ] && [ "$sql_before" != "$(cat "$OPENRISK_RUN_DIR/openrisk.sql.md5")" ]; then
+	for s in "$ROOT"/tools/services.d/*.sh; do
+		[ -x "$s" ] && "$s" stop
+	done
+fi
 for s in "$ROOT"/tools/services.d/*.sh; do
 	[ -x "$s" ] && "$s" start
 done
