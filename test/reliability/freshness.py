@@ -1,0 +1,370 @@
+#!/usr/bin/python3
+"""freshness.py -- does any read that started after a commit returned miss it?
+
+Why: a cache that ever serves a value older than a write the reader knows
+has committed is worse than no cache.  This checker makes "stale" a
+value-based, decidable property instead of a timing guess:
+
+* W workers, each with its own connection (SQL) or keep-alive HTTP
+  connection (gateway).  Worker w owns tenant T_w of R risks and is the only
+  writer of T_w, so its writes are totally ordered by a marker m = 1, 2, ...
+* Write m updates risk (m mod R) to a state that is a pure function of m:
+  title "fresh <w> <m>", impact/probability/status derived from m.  So the
+  whole tenant after write m is state(m), known exactly to every process.
+* issued[w] is raised BEFORE write m is sent, committed[w] AFTER its commit
+  returned (shared memory, one slot per writer).
+* A read of tenant t loads L = committed[t] before it is sent and
+  H = issued[t] after the answer arrived.  It is fresh iff what it shows is
+  state(m) for some m in [L, H]: per risk title marker >= the last marker
+  of that risk at L (risk_get, risk_list, risk_search), and the aggregates
+  (dashboard_stats, risk_matrix, dashboard_matrix) equal those of some
+  state(m), m in [L, H].  An older state is STALE; anything else is WRONG.
+
+Reads are spread over every endpoint and every tenant, so most reads of a
+tenant run on another connection than its writer.  Hits are counted (a
+freshness test that never hits the cache proves nothing) and reported.
+
+--sabotage proves the checker can fail:
+  poison          a saboteur cache_put()s the initial risk_get JSON of the
+                  first tenant's risks over and over (a late fill / lost
+                  invalidation as the cache would see it);
+  no-invalidation the update invalidation trigger is disabled (only in a
+                  scratch database given with --db, never the shared one).
+Then the run must report stale reads; the suite asserts it does.
+
+Last line: FRESHNESS mode=... reads=N writes=N stale=N wrong=N errors=N
+hit_rate=... ; exit status 0 only when stale = wrong = errors = 0 (or,
+with --expect-stale, only when stale > 0).
+"""
+import argparse
+import json
+import multiprocessing as mp
+import os
+import random
+import sys
+import time
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
+
+import psycopg
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import orlib  # noqa: E402
+
+STATUSES = ["DRAFT", "ACTIVE", "MITIGATED", "ACCEPTED"]
+ENDPOINTS = ["get", "list", "search", "stats", "matrix", "dmatrix"]
+
+
+# ---------------------------------------------------------------- the model
+def fields(m, R):
+    """The values write m gives risk (m mod R): every write changes the grid."""
+    return {"title": None, "impact": 1 + (m // R) % 5, "probability": 1 + (m // (5 * R)) % 5,
+            "status": STATUSES[(m // (25 * R)) % 4]}
+
+
+def last_marker(i, m, R):
+    """The last marker <= m that wrote risk i (markers 1..R initialise every risk)."""
+    return m - ((m - i) % R)
+
+
+def severity(score):
+    return "CRITICAL" if score >= 20 else "HIGH" if score >= 15 else "MEDIUM" if score >= 10 else "LOW"
+
+
+def fingerprints(m, R):
+    """The aggregates of state(m): what stats and both matrices must show."""
+    grid = [[0] * 5 for _ in range(5)]
+    sev = dict.fromkeys(["LOW", "MEDIUM", "HIGH", "CRITICAL"], 0)
+    st = dict.fromkeys(STATUSES, 0)
+    total = 0
+    for i in range(R):
+        f = fields(last_marker(i, m, R), R)
+        score = f["impact"] * f["probability"]
+        grid[f["impact"] - 1][f["probability"] - 1] += 1
+        sev[severity(score)] += 1
+        st[f["status"]] += 1
+        total += score
+    avg = str(Decimal(total) / Decimal(R))
+    avg = str(Decimal(avg).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return {"grid": grid, "stats": (R, sev, st, avg)}
+
+
+def observed(kind, doc):
+    if kind in ("matrix", "dmatrix"):
+        return doc["grid"]
+    avg = str(Decimal(str(doc["average_score"])).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return (doc["total_risks"], doc["by_severity"], doc["by_status"], avg)
+
+
+def marker_of(title, w):
+    parts = title.split()
+    if len(parts) != 3 or parts[0] != "fresh" or parts[1] != str(w):
+        return None
+    return int(parts[2])
+
+
+# ------------------------------------------------------------ the backends
+class SqlBackend:
+    READS = {
+        "get": "SELECT value, hit FROM openrisk.risk_get_meta(%s, %s)",
+        "list": "SELECT value, hit FROM openrisk.risk_list_meta(%s, 1, 50, NULL, NULL, NULL, 'title', 'asc')",
+        "search": "SELECT value, hit FROM openrisk.risk_search_meta(%s, 'fresh', 1, 50)",
+        "stats": "SELECT value, hit FROM openrisk.dashboard_stats_meta(%s, 'all')",
+        "matrix": "SELECT value, hit FROM openrisk.risk_matrix_meta(%s, 'all')",
+        "dmatrix": "SELECT value, hit FROM openrisk.dashboard_matrix_meta(%s)",
+    }
+
+    def __init__(self, args, world):
+        self.conn = psycopg.connect(args.dsn, autocommit=True)
+
+    def read(self, kind, tenant, rid):
+        params = (tenant, rid) if kind == "get" else (tenant,)
+        value, hit = self.conn.execute(self.READS[kind], params).fetchone()
+        return (json.loads(value) if value is not None else None), hit
+
+    def write(self, tenant, rid, patch, w):
+        r = self.conn.execute("SELECT openrisk.risk_update(%s, %s, %s)", (tenant, rid, json.dumps(patch))).fetchone()
+        if r[0] is None:
+            raise RuntimeError("risk_update returned NULL")
+
+
+class HttpBackend:
+    PATHS = {
+        "list": "/api/v1/risks?page_size=50&sort_by=title&sort_dir=asc",
+        "search": "/api/v1/risks/search?q=fresh&page_size=50",
+        "stats": "/api/v1/stats?period=all",
+        "matrix": "/api/v1/risks/matrix?period=all",
+        "dmatrix": "/api/v1/stats/risk-matrix",
+    }
+
+    def __init__(self, args, world):
+        self.http = orlib.Http("127.0.0.1", args.http_port)
+        secret = orlib.read_secret(args.secret_file)
+        self.viewer = {t: "Bearer " + orlib.token(secret, "viewer", t) for t in world["tenants"]}
+        self.analyst = {t: "Bearer " + orlib.token(secret, "analyst", t) for t in world["tenants"]}
+        self.etags = {}  # path -> (etag, doc): revalidate with If-None-Match now and then
+        self.rng = random.Random()
+
+    def read(self, kind, tenant, rid):
+        path = "/api/v1/risks/" + rid if kind == "get" else self.PATHS[kind]
+        headers = {"Authorization": self.viewer[tenant]}
+        memo = self.etags.get((tenant, path))
+        if memo and self.rng.random() < 0.3:
+            headers["If-None-Match"] = memo[0]
+        status, hdrs, body = self.http.request("GET", path, headers)
+        if status == 304 and "If-None-Match" in headers:
+            return memo[1], True
+        if status != 200:
+            raise RuntimeError("GET %s -> %d %s" % (path, status, body[:200]))
+        doc = json.loads(body)
+        if "etag" in hdrs:
+            self.etags[(tenant, path)] = (hdrs["etag"], doc)
+        return doc, hdrs.get("x-cache") == "HIT"
+
+    def write(self, tenant, rid, patch, w):
+        status, _, body = self.http.request("PATCH", "/api/v1/risks/" + rid,
+                                            {"Authorization": self.analyst[tenant],
+                                             "Content-Type": "application/json"}, json.dumps(patch))
+        if status != 200:
+            raise RuntimeError("PATCH -> %d %s" % (status, body[:200]))
+
+
+# ----------------------------------------------------------------- checking
+def check(kind, doc, t, i, L, H, world, R):
+    """'ok', 'stale' or 'wrong' (with a reason) for one read of tenant t."""
+    if doc is None:
+        return "wrong", "no value"
+    if kind in ("get", "list", "search"):
+        items = [doc] if kind == "get" else doc.get("items", [])
+        if kind != "get" and len(items) != R:
+            return "wrong", "%d items" % len(items)
+        for item in items:
+            j = world["index"][t].get(item["id"])
+            if j is None:
+                return "wrong", "foreign risk %s" % item["id"]
+            m = marker_of(item["title"], t_w(world, t))
+            if m is None or m % R != j or m > H:
+                return "wrong", "title %r (H=%d)" % (item["title"], H)
+            if m < last_marker(j, L, R):
+                return "stale", "risk %d shows marker %d < %d committed" % (j, m, last_marker(j, L, R))
+        return "ok", ""
+    seen = observed(kind, doc)
+    key = "grid" if kind in ("matrix", "dmatrix") else "stats"
+    for m in range(H, L - 1, -1):
+        if fingerprints(m, R)[key] == seen:
+            return "ok", ""
+    for m in range(L - 1, max(R, L - 25 * R) - 1, -1):
+        if fingerprints(m, R)[key] == seen:
+            return "stale", "%s shows state %d < %d committed" % (kind, m, L)
+    return "wrong", "%s %r matches no state in [%d, %d]" % (kind, seen, L, H)
+
+
+def t_w(world, t):
+    return world["tenants"].index(t)
+
+
+def worker(w, args, world, issued, committed, out_q, deadline):
+    R, W = args.risks, args.workers
+    rng = random.Random(args.seed * 1000 + w)
+    be = (SqlBackend if args.mode == "sql" else HttpBackend)(args, world)
+    mine = world["tenants"][w]
+    res = {"reads": 0, "writes": 0, "stale": 0, "wrong": 0, "errors": 0, "hits": 0, "examples": []}
+    quota = args.reads // W + (1 if w < args.reads % W else 0)
+    while res["reads"] < quota and time.time() < deadline:
+        try:
+            if rng.random() < args.write_pct / 100.0:
+                m = issued[w] + 1
+                issued[w] = m
+                j = m % R
+                patch = fields(m, R)
+                patch["title"] = "fresh %d %d" % (w, m)
+                be.write(mine, world["risks"][w][j], patch, w)
+                committed[w] = m
+                res["writes"] += 1
+                continue
+            t = rng.randrange(W)
+            kind = rng.choice(ENDPOINTS)
+            j = rng.randrange(R)
+            L = committed[t]
+            doc, hit = be.read(kind, world["tenants"][t], world["risks"][t][j])
+            H = issued[t]
+            res["reads"] += 1
+            res["hits"] += bool(hit)
+            verdict, why = check(kind, doc, world["tenants"][t], j, L, H, world, R)
+            if verdict != "ok":
+                res[verdict] += 1
+                if len(res["examples"]) < 5:
+                    res["examples"].append("%s %s: %s" % (verdict, kind, why))
+        except Exception as e:  # counted, never silent
+            res["errors"] += 1
+            if len(res["examples"]) < 5:
+                res["examples"].append("error: %s" % e)
+            time.sleep(0.01)
+    out_q.put(res)
+
+
+def saboteur(args, world, stop):
+    """--sabotage poison: keep re-publishing the first tenant's initial risk JSON."""
+    conn = psycopg.connect(args.dsn, autocommit=True)
+    t = world["tenants"][0]
+    while not stop.is_set():
+        for rid, old in world["initial_json"].items():
+            conn.execute("SELECT openrisk.cache_put(%s, %s)", ("risk:id:%s:%s" % (t, rid), old))
+        time.sleep(0.002)
+
+
+# -------------------------------------------------------------- set-up / run
+def setup(args):
+    """W fresh tenants of R risks, initialised by markers 1..R (state(R))."""
+    conn = psycopg.connect(args.dsn, autocommit=True)
+    if args.sabotage == "no-invalidation":
+        conn.execute("ALTER TABLE openrisk.risks DISABLE TRIGGER risks_invalidate_update")
+    world = {"tenants": [], "risks": [], "index": {}, "initial_json": {}}
+    for w in range(args.workers):
+        t = str(uuid.uuid4())
+        conn.execute("INSERT INTO openrisk.tenants (id, name) VALUES (%s, %s)", (t, "freshness %d" % w))
+        ids = []
+        for j in range(args.risks):
+            doc = conn.execute("SELECT openrisk.risk_create(%s, %s)",
+                               (t, json.dumps({"title": "init", "impact": 1, "probability": 1}))).fetchone()[0]
+            ids.append(doc["id"])
+        # marker m writes risk m % R: markers 1..R touch every risk once
+        ordered = [None] * args.risks
+        for m in range(1, args.risks + 1):
+            ordered[m % args.risks] = ids[m - 1]
+        for m in range(1, args.risks + 1):
+            patch = fields(m, args.risks)
+            patch["title"] = "fresh %d %d" % (w, m)
+            conn.execute("SELECT openrisk.risk_update(%s, %s, %s)", (t, ordered[m % args.risks], json.dumps(patch)))
+        world["tenants"].append(t)
+        world["risks"].append(ordered)
+        world["index"][t] = {rid: j for j, rid in enumerate(ordered)}
+    t0 = world["tenants"][0]
+    for rid in world["risks"][0]:
+        world["initial_json"][rid] = json.dumps(
+            conn.execute("SELECT openrisk.risk_get(%s, %s)", (t0, rid)).fetchone()[0])
+    conn.close()
+    return world
+
+
+def teardown(args, world):
+    conn = psycopg.connect(args.dsn, autocommit=True)
+    if args.sabotage == "no-invalidation":
+        conn.execute("ALTER TABLE openrisk.risks ENABLE TRIGGER risks_invalidate_update")
+    conn.execute("DELETE FROM openrisk.tenants WHERE id = ANY(%s::uuid[])", (world["tenants"],))
+    conn.close()
+
+
+def main():
+    s = orlib.settings()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mode", choices=["sql", "http"], default="sql")
+    ap.add_argument("--reads", type=int, default=20000)
+    ap.add_argument("--write-pct", type=float, default=10)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--risks", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--timeout", type=float, default=300, help="seconds; unfinished reads count as errors")
+    ap.add_argument("--db", default=s["db"])
+    ap.add_argument("--http-port", type=int, default=int(s["http_port"]))
+    ap.add_argument("--secret-file", default=s["secret_file"])
+    ap.add_argument("--sabotage", choices=["none", "poison", "no-invalidation"], default="none")
+    ap.add_argument("--expect-stale", action="store_true", help="succeed only when stale reads are found")
+    ap.add_argument("--json", help="append the result as one JSON line to this file")
+    args = ap.parse_args()
+    args.dsn = orlib.dsn_for(s, args.db)
+    if args.sabotage == "no-invalidation" and args.db == s["db"]:
+        ap.error("--sabotage no-invalidation needs a scratch --db, never the shared database")
+
+    world = setup(args)
+    ctx = mp.get_context("fork")
+    issued = ctx.RawArray("q", [args.risks] * args.workers)
+    committed = ctx.RawArray("q", [args.risks] * args.workers)
+    out_q, stop = ctx.Queue(), ctx.Event()
+    sab = None
+    if args.sabotage == "poison":
+        sab = ctx.Process(target=saboteur, args=(args, world, stop))
+        sab.start()
+    t0 = time.time()
+    deadline = t0 + args.timeout
+    procs = [ctx.Process(target=worker, args=(w, args, world, issued, committed, out_q, deadline))
+             for w in range(args.workers)]
+    for p in procs:
+        p.start()
+    results = []
+    for _ in procs:
+        try:
+            results.append(out_q.get(timeout=args.timeout + 60))
+        except Exception:
+            break
+    for p in procs:
+        p.join(5)
+    elapsed = time.time() - t0
+    stop.set()
+    if sab:
+        sab.join(10)
+    teardown(args, world)
+
+    tot = {k: sum(r[k] for r in results) for k in ("reads", "writes", "stale", "wrong", "errors", "hits")}
+    tot["errors"] += (len(procs) - len(results)) + max(0, args.reads - tot["reads"])
+    for r in results:
+        for e in r["examples"]:
+            print("  " + e)
+    ops = tot["reads"] + tot["writes"]
+    line = ("FRESHNESS mode=%s sabotage=%s write_pct=%g reads=%d writes=%d stale=%d wrong=%d errors=%d "
+            "hit_rate=%.3f write_share=%.3f seconds=%.1f ops_per_s=%.0f" % (
+                args.mode, args.sabotage, args.write_pct, tot["reads"], tot["writes"], tot["stale"], tot["wrong"],
+                tot["errors"], tot["hits"] / max(1, tot["reads"]), tot["writes"] / max(1, ops), elapsed,
+                ops / max(elapsed, 1e-9)))
+    if args.json:
+        with open(args.json, "a") as f:
+            f.write(json.dumps(dict(tot, mode=args.mode, sabotage=args.sabotage, write_pct=args.write_pct,
+                                    seconds=round(elapsed, 1))) + "\n")
+    print(line)
+    if args.expect_stale:
+        return 0 if tot["stale"] > 0 else 1
+    return 0 if tot["stale"] == tot["wrong"] == tot["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
