@@ -14,6 +14,7 @@
 
 #include <ctype.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -160,16 +161,25 @@ static json_object *decode_json_part(const char *part, size_t len)
 	return obj;
 }
 
-/* exp / nbf: a JSON number (integer or not) in seconds. */
+/*
+ * exp / nbf: a JSON number (integer or not) in seconds.  json-c accepts
+ * 1e999, NaN and Infinity as doubles, and converting a double outside the
+ * range of long long is undefined behaviour (found by fuzz_jwt): such a
+ * claim is invalid, not "some time".
+ */
 static int numeric_claim(json_object *payload, const char *name, long long *out)
 {
 	json_object *v;
+	double d;
 
 	if (!json_object_object_get_ex(payload, name, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
 		return -1;
-	*out = (long long)json_object_get_double(v);
+	d = json_object_get_double(v);
+	if (!isfinite(d) || d < -9.2e18 || d > 9.2e18)
+		return -1;
+	*out = (long long)d;
 	return 1;
 }
 
