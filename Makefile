@@ -9,7 +9,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 
-.PHONY: help deps build install run stop env token test test-long test-asan \
+.PHONY: help root deps build install run stop env token test test-long test-asan \
 	bench-sql bench-http bench load monitoring format clean
 
 help:
@@ -19,7 +19,13 @@ help:
 	@echo "make env      print export lines for psql and curl (eval \"\$$(make -s env)\")"
 	@echo "make bench-sql | bench-http | bench   benchmarks (see docs/)"
 
-deps:
+# One clear message instead of a permission error halfway through.
+root:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "error: this installs Debian packages and the extension, and runs PostgreSQL as the postgres user;"; \
+		echo "       run it as root: sudo make $(firstword $(MAKECMDGOALS))"; exit 1; fi
+
+deps: root
 	@tools/deps.sh
 
 build: deps
