@@ -31,10 +31,15 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 
 declare -A runs
 for r in $(seq "$ROUNDS"); do
-	for s in select1 hit_same_key hit_distinct_keys put_evicting write_plain write_invalidating; do
+	for s in select1 hit_same_key hit_distinct_keys write_plain write_invalidating; do
 		runs[$s]+="$(tps $s.sql) "
 		say "round $r: $s $(echo ${runs[$s]} | awk "{print \$NF}")"
 	done
+done
+# last: stores that evict would empty the cache the hit cases read
+for r in $(seq "$ROUNDS"); do
+	runs[put_evicting]+="$(tps put_evicting.sql) "
+	say "round $r: put_evicting $(echo ${runs[put_evicting]} | awk '{print $NF}')"
 done
 declare -A med
 for s in "${!runs[@]}"; do med[$s]=$(echo ${runs[$s]} | tr ' ' '\n' | median); done
