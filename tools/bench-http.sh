@@ -6,7 +6,8 @@
 # pooled prepared statement, one write.  It is built into the run folder
 # and run with the gateway's pool size and the very statement the gateway
 # prepares for GET /api/v1/stats (printed by `openrisk-gateway sql`), its
-# parameters inlined as literals for the demo tenant.  Both are warmed,
+# parameters inlined as literals for the demo tenant (building and running
+# it is shared with `make bench`: tools/lib/bench-common.sh).  Both are warmed,
 # then wrk -t2 -c50 -d10s (keep-alive) alternates between them RUNS times;
 # medians of requests/s and p99, their ratios, and the non-2xx count are
 # printed.  Targets (issue 4): >= 0.85 x the ceiling's requests/s, p99 <=
@@ -14,38 +15,23 @@
 # responses make it fail.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
+. "$ROOT/tools/lib/bench-common.sh"
 
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10s}
-TENANT=00000000-0000-4000-8000-000000000001
-CEILING_SRC=${CEILING_SRC:-$ROOT/../shared/ref/ceiling-gateway.c}
-GW_BIN=$ROOT/gateway/openrisk-gateway
+TENANT=$BENCH_TENANT
 
-[ -f "$CEILING_SRC" ] || die "ceiling source not found at $CEILING_SRC (expected shared/ beside the clone)"
-command -v wrk >/dev/null || die "wrk is not installed (make deps)"
-
+bench_require_wrk
 "$ROOT/tools/run.sh" >/dev/null
-CEILING_BIN=$OPENRISK_RUN_DIR/ceiling-gateway
-cc -O2 -o "$CEILING_BIN" "$CEILING_SRC" $(pkg-config --cflags --libs libpq) -lcivetweb -lpthread
 
-# the gateway's statement for the route, its two parameters as literals
-stmt=$("$GW_BIN" sql GET /api/v1/stats)
-CEILING_SQL=${stmt/\$1/\'$TENANT\'}
-CEILING_SQL=${CEILING_SQL/\$2/\'month\'}
-POOL=$(sed -n 's/.*pool [a-z]*: \([0-9]*\) open.*/\1/p' "$LOG_DIR/gateway.log" | tail -1)
-POOL=${POOL:-10}
-CEILING_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-CEILING_DSN="host=$PG_SOCKET_DIR port=$OPENRISK_PGPORT dbname=$OPENRISK_DB user=postgres" \
-	CEILING_SQL=$CEILING_SQL CEILING_PORT=$CEILING_PORT CEILING_POOL=$POOL CEILING_THREADS=64 \
-	"$CEILING_BIN" 2>"$LOG_DIR/ceiling-gateway.log" &
-CEILING_PID=$!
-trap 'kill $CEILING_PID 2>/dev/null; wait $CEILING_PID 2>/dev/null || true' EXIT
+# the gateway's statement for the route, with the gateway's pool size
+CEILING_SQL=$(bench_stats_sql "$TENANT" month)
+POOL=$(bench_gateway_pool_size)
+trap bench_ceiling_stop EXIT
+bench_ceiling_start "$CEILING_SQL" "$POOL"
 
 TOKEN=$("$ROOT/tools/token.sh" viewer "$TENANT")
-CEILING_URL=http://127.0.0.1:$CEILING_PORT/q
 GATEWAY_URL=http://127.0.0.1:$OPENRISK_HTTP_PORT/api/v1/stats
-for _ in $(seq 50); do curl -fs -o /dev/null "$CEILING_URL" && break; sleep 0.1; done
 # warm: fill the cache entry and every pooled connection's plan
 for _ in $(seq 20); do
 	curl -fs -o /dev/null "$CEILING_URL"
