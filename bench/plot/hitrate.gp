@@ -3,7 +3,8 @@
 # cache_stats sampled by tools/lib/bench-sampler.py.  Called by
 # tools/bench.sh as: gnuplot -e "dir='<results>'" hitrate.gp
 # Reads <dir>/hitrate.dat (one block per write share, a header line naming
-# it), writes hitrate.png.
+# it) and hitrate-steps.gp (dashed lines where the connections change),
+# writes hitrate.png.
 file = dir."/hitrate.dat"
 blocks = system("grep -c '^t ' ".file) + 0
 if (blocks < 1) exit
@@ -16,4 +17,5 @@ set yrange [0:1.05]
 set ytics ("0%%" 0, "25%%" 0.25, "50%%" 0.5, "75%%" 0.75, "100%%" 1)
 set grid
 set key bottom right
+if (system("test -s ".dir."/hitrate-steps.gp && echo y") eq "y") load dir."/hitrate-steps.gp"
 plot for [i=0:blocks-1] file index i using 1:2 with linespoints pt 7 ps 0.4 title columnheader(2)

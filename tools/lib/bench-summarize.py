@@ -281,6 +281,11 @@ def write_plot_data(out, rows, find, series):
             for t, h in series[r["name"]][0]:
                 f.write(f"{t} {h}\n")
             f.write("\n\n")
+    # the steps' boundaries (connections change there), as gnuplot arrows
+    with open(f"{out}/hitrate-steps.gp", "w") as f:
+        bounds = next((series[r["name"]][1] for r in rows if r["scenario"] == "peak" and r["cache"] == "on"), [])
+        for x in bounds:
+            f.write(f"set arrow from {x}, graph 0 to {x}, graph 1 nohead dashtype 2 lc rgb '#999999'\n")
 
 
 def fmt(v, spec="{:,.1f}"):
