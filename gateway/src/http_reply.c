@@ -11,6 +11,13 @@
 
 #define STACK_REPLY 16384
 
+static int is_head_request(struct mg_connection *conn)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+
+	return ri && ri->request_method && strcmp(ri->request_method, "HEAD") == 0;
+}
+
 int reply_send(struct mg_connection *conn, int status, const char *extra_headers, const char *body,
 	       size_t body_len)
 {
@@ -35,7 +42,9 @@ int reply_send_as(struct mg_connection *conn, int status, const char *content_ty
 			      extra_headers ? extra_headers : "");
 	if (hn < 0 || (size_t)hn >= sizeof head)
 		return -1;
-	if (!body || status == 204 || status == 304)
+	/* a reply to HEAD has the headers of the GET reply but never a body
+	 * (RFC 9110 9.3.2): a keep-alive client would read it as the next reply */
+	if (!body || status == 204 || status == 304 || is_head_request(conn))
 		body_len = 0;
 	total = (size_t)hn + body_len;
 	if (total > sizeof stack) {
