@@ -10,9 +10,12 @@ INTERVAL seconds (0.5) it appends one JSON line to OUT:
   t          seconds since the sampler started (monotonic)
   active     client backends of the database in state 'active' (not us)
   open       client backends of the database, any state (not us)
-  hits, misses, bypasses, invalidations, entries
+  hits, misses, stores, fills_rejected, stampede_waits, bypasses,
+  invalidations, entries
              openrisk.cache_stats counters (cumulative; deltas are taken
-             by tools/lib/bench-summarize.py)
+             by tools/lib/bench-summarize.py).  fills_rejected counts
+             values computed but not stored because a write invalidated
+             their key meanwhile: the price of writes beyond the misses.
   gw_cpu     gateway user+system CPU seconds (cumulative)
   pg_cpu     postmaster + live children + reaped children CPU seconds
              (cumulative: a backend that exits lands in cutime/cstime)
@@ -41,12 +44,14 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 DB_QUERY = """
 SELECT count(*) FILTER (WHERE state = 'active'), count(*),
-       s.hits, s.misses, s.bypasses, s.invalidations, s.entries
+       s.hits, s.misses, s.bypasses, s.invalidations, s.entries,
+       s.stores, s.fills_rejected, s.stampede_waits
   FROM openrisk.cache_stats s
   LEFT JOIN pg_stat_activity a
     ON a.datname = current_database() AND a.backend_type = 'client backend'
    AND a.pid <> pg_backend_pid()
- GROUP BY s.hits, s.misses, s.bypasses, s.invalidations, s.entries
+ GROUP BY s.hits, s.misses, s.bypasses, s.invalidations, s.entries,
+          s.stores, s.fills_rejected, s.stampede_waits
 """
 
 
@@ -123,6 +128,7 @@ def sample(conn, t0, gateway, postmaster):
         "t": round(time.monotonic() - t0, 3),
         "active": row[0], "open": row[1], "hits": row[2], "misses": row[3],
         "bypasses": row[4], "invalidations": row[5], "entries": row[6],
+        "stores": row[7], "fills_rejected": row[8], "stampede_waits": row[9],
         "gw_cpu": round(gw[1], 2) if gw else None, "gw_rss_kb": rss_kb(gateway),
         "pg_cpu": round(pg_cpu, 2), "pg_pss_kb": pg_pss,
         "host_busy": busy, "host_total": total,

@@ -74,7 +74,7 @@ def merged_percentile(parts, q):
             lo = mid
         else:
             hi = mid
-    return hi
+    return min(hi, max(p[-1][0] for _, p in parts))
 
 
 def delta(samples, key):
@@ -113,7 +113,7 @@ def summarize(runs):
     return {
         "requests": req, "seconds": round(secs, 1), "rps": round(req / secs, 1) if secs else 0,
         "avg_ms": round(mean / 1000, 2) if mean is not None else None, **pct,
-        "max_ms": round(max(r["wrk"]["latency_us"]["max"] for r in runs) / 1000, 1),
+        "max_ms": round(max(r["wrk"]["latency_us"]["max"] for r in runs) / 1000, 2),
         "non2xx": sum(max(r["wrk"]["non2xx"], r["wrk"]["errors"]["status"]) for r in runs),
         "non2xx_by_status": merge_counts(r["wrk"].get("non2xx_by_status", {}) for r in runs),
         "socket_errors": sum(sum(v for k, v in r["wrk"]["errors"].items() if k != "status") for r in runs),
@@ -122,6 +122,10 @@ def summarize(runs):
         "hit_rate": round(hits / (hits + misses), 4) if hits + misses else None,
         "xcache_hit_rate": round(xh / (xh + xm), 4) if xh + xm else None,
         "cache_bypasses": sum(delta(r["samples"], "bypasses") for r in runs),
+        "cache_stores": sum(delta(r["samples"], "stores") for r in runs),
+        "cache_fills_rejected": sum(delta(r["samples"], "fills_rejected") for r in runs),
+        "cache_stampede_waits": sum(delta(r["samples"], "stampede_waits") for r in runs),
+        "cache_invalidations": sum(delta(r["samples"], "invalidations") for r in runs),
         "db_active_peak": max((s["active"] for s in every), default=None),
         "db_open_peak": max((s["open"] for s in every), default=None),
         "db_active_median": statistics.median(s["active"] for s in every) if every else None,
@@ -205,7 +209,7 @@ def main(out):
         rows.append(row)
         if m["scenario"] == "peak":
             for r in rs:
-                steps.append({"group": key, "step": r["meta"]["step"],
+                steps.append({"group": key, "write_share": m["write_share"], "cache": m["cache"], "step": r["meta"]["step"],
                               "connections": r["meta"]["connections"], **summarize([r])})
             series[key] = hit_rate_series(rs)
 
@@ -234,16 +238,22 @@ def main(out):
                 "hit_rate_on": on["hit_rate"]})
     for r in sorted((r for r in rows if r["scenario"] == "peak" and r["cache"] == "on"), key=lambda r: r["write_share"]):
         comparisons["write_share"].append({"write_share": r["write_share"], "hit_rate": r["hit_rate"],
-                                           "p99_ms": r["p99_ms"], "rps": r["rps"], "non2xx": r["non2xx"]})
+                                           "p99_ms": r["p99_ms"], "rps": r["rps"], "non2xx": r["non2xx"],
+                                           "writes": r["writes"], "stores": r["cache_stores"],
+                                           "fills_rejected": r["cache_fills_rejected"],
+                                           "stampede_waits": r["cache_stampede_waits"]})
     gw, ce = find("ceiling", "on", front="gateway"), find("ceiling", "on", front="ceiling")
     if gw and ce:
         comparisons["stats_vs_ceiling"] = {
             "gateway_rps": gw["rps"], "ceiling_rps": ce["rps"], "rps_ratio": ratio(gw["rps"], ce["rps"], 3),
             "gateway_p99_ms": gw["p99_ms"], "ceiling_p99_ms": ce["p99_ms"],
             "p99_ratio": ratio(gw["p99_ms"], ce["p99_ms"], 3), "gateway_non2xx": gw["non2xx"],
+            # each repeat's ratio, gateway run vs the ceiling run just before it
+            "rps_ratio_per_repeat": [ratio(g["rps"], c["rps"], 3) for g, c in zip(gw["repeats"], ce["repeats"])],
             "front_cpu_ms_per_request": [gw["cpu_ms_per_request"]["gateway"], ce["cpu_ms_per_request"]["gateway"]],
             "targets": "rps_ratio >= 0.85, p99_ratio <= 1.5 (issue 4)"}
 
+    steps.sort(key=lambda x: (x["cache"] != "off", x["write_share"], x["step"]))
     summary = {"run": run, "data": {"live_risks_by_tenant": data}, "rows": rows, "peak_steps": steps,
                "comparisons": comparisons,
                "hit_rate_series": {k: {"points": v[0], "step_bounds": v[1]} for k, v in series.items()}}
@@ -293,7 +303,9 @@ def fmt(v, spec="{:,.1f}"):
 
 
 def pct(v):
-    return "–" if v is None else f"{100 * v:.1f} %"
+    if v is None:
+        return "–"
+    return f"{100 * v:.2f} %" if v > 0.999 else f"{100 * v:.1f} %"
 
 
 def markdown(s):
@@ -305,14 +317,14 @@ def markdown(s):
            f"gateway pool {run.get('gateway_pool')}.",
            f"Live risks by tenant: {', '.join(f'{k[-4:]}: {v}' for k, v in s['data']['live_risks_by_tenant'].items())}.",
            "", "| run | conns | s | req/s | avg ms | p50 | p95 | p99 | non-2xx | sock err | hit rate | DB active peak (open) "
-           "| gw CPU s | PG CPU s | wrk CPU s | other CPU s | gw RSS MB | PG PSS MB |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| gw CPU s | PG CPU s | wrk CPU s | other CPU s | gw RSS MB | PG PSS MB | load1 max |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(f"| {r['name']} | {r['connections']} | {r['seconds']} | {fmt(r['rps'])} | {fmt(r['avg_ms'], '{:.2f}')} | "
                    f"{fmt(r['p50_ms'], '{:.2f}')} | {fmt(r['p95_ms'], '{:.2f}')} | {fmt(r['p99_ms'], '{:.2f}')} | "
                    f"{r['non2xx']} | {r['socket_errors']} | {pct(r['hit_rate'])} | {r['db_active_peak']} ({r['db_open_peak']}) | "
                    f"{r['gateway_cpu_s']} | {r['postgres_cpu_s']} | {fmt(r['wrk_cpu_s'])} | {fmt(r['other_cpu_s'])} | "
-                   f"{r['gateway_rss_peak_mb']} | {r['postgres_pss_peak_mb']} |")
+                   f"{r['gateway_rss_peak_mb']} | {r['postgres_pss_peak_mb']} | {r['load1_max']} |")
     if c["cache_on_vs_off"]:
         out += ["", "## Cache on vs off (ratios on / off)", "",
                 "| scenario | req/s | avg | p95 | p99 | PG CPU per request | DB active peak off → on | hit rate on |",
@@ -329,12 +341,15 @@ def markdown(s):
                 f"| ceiling | {fmt(x['ceiling_rps'])} | {x['ceiling_p99_ms']} | {x['front_cpu_ms_per_request'][1]} |",
                 f"| gateway | {fmt(x['gateway_rps'])} | {x['gateway_p99_ms']} | {x['front_cpu_ms_per_request'][0]} |",
                 f"| ratio | {x['rps_ratio']} × | {x['p99_ratio']} × | |", "",
+                f"Per-repeat req/s ratios: {', '.join(str(v) for v in x['rps_ratio_per_repeat'])}.",
                 f"Targets: {x['targets']}; gateway non-2xx: {x['gateway_non2xx']}."]
     if c["write_share"]:
         out += ["", "## Peak mix: what writes cost (cache on)", "",
-                "| writes | hit rate | p99 ms | req/s | non-2xx |", "|---|---|---|---|---|"]
+                "| writes | hit rate | p99 ms | req/s | non-2xx | writes made | stores | fills rejected | stampede waits |",
+                "|---|---|---|---|---|---|---|---|---|"]
         for x in c["write_share"]:
-            out.append(f"| {round(100 * x['write_share'])} % | {pct(x['hit_rate'])} | {x['p99_ms']} | {fmt(x['rps'])} | {x['non2xx']} |")
+            out.append(f"| {round(100 * x['write_share'])} % | {pct(x['hit_rate'])} | {x['p99_ms']} | {fmt(x['rps'])} | "
+                       f"{x['non2xx']} | {x['writes']} | {x['stores']} | {x['fills_rejected']} | {x['stampede_waits']} |")
     if s["peak_steps"]:
         out += ["", "## Peak steps (wrk cannot ramp: constant connections per step)", "",
                 "| run | step | conns | s | req/s | p99 ms | hit rate | DB active peak |", "|---|---|---|---|---|---|---|---|"]
@@ -342,7 +357,8 @@ def markdown(s):
             out.append(f"| {x['group']} | {x['step']} | {x['connections']} | {x['seconds']} | {fmt(x['rps'])} | "
                        f"{x['p99_ms']} | {pct(x['hit_rate'])} | {x['db_active_peak']} |")
     out += ["", "hit rate: the extension's cache_stats delta, hits / (hits + misses); other CPU s: the machine's busy "
-            "CPU seconds during the runs minus gateway, PostgreSQL and wrk (other work on a shared machine).", ""]
+            "CPU seconds during the runs minus gateway, PostgreSQL and wrk (other work on a shared machine); "
+            "fills rejected: values computed on a miss but not stored because a write invalidated the key meanwhile.", ""]
     return "\n".join(out)
 
 
