@@ -131,7 +131,8 @@ int64_t config_parse_duration_ms(const char *text)
 	else
 		return -1;
 	v *= mult;
-	if (v < 0 || v > 1e15)
+	/* written so that NaN ("nan" parses) fails too: casting it is undefined */
+	if (!(v >= 0 && v <= 1e15))
 		return -1;
 	return (int64_t)v;
 }

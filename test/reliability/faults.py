@@ -179,6 +179,7 @@ def outage(mode):
                     break
                 time.sleep(0.05)
         ok(r.returncode == 0, "PostgreSQL stopped (%s)" % mode)
+        t_stopped = time.time()
         time.sleep(1.5)  # a real outage under load
         t_start = time.time()
         up = []
@@ -190,7 +191,7 @@ def outage(mode):
         t_up = up[0] if up else time.time()
         time.sleep(3.0)
     log = sorted(load.log)
-    during = [x for x in log if t_down + 0.3 < x[0] < t_start]
+    during = [x for x in log if t_stopped + 0.05 < x[0] and x[1] < t_start]
     codes = {}
     for x in log:
         codes[x[2]] = codes.get(x[2], 0) + 1
