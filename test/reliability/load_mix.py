@@ -151,7 +151,9 @@ def main():
     results = [out_q.get(timeout=60) for _ in procs]
     for p in procs:
         p.join(5)
-    samples.append(sample(args, st["dsn"]))
+    # one more sample once the load stopped: shows the pool reaping back to
+    # max idle, so it is kept out of the "stable under load" figures
+    samples.append(dict(sample(args, st["dsn"]), after_load=True))
     elapsed = time.time() - t0
     if args.samples_out:
         with open(args.samples_out, "w") as f:
@@ -162,11 +164,12 @@ def main():
     for r in results:
         for e in r["examples"]:
             print("  error: " + e)
-    warm = [s for s in samples if s["t"] - t0 >= args.warmup and "rss_kb" in s]
+    loaded = [s for s in samples if not s.get("after_load")]
+    warm = [s for s in loaded if s["t"] - t0 >= args.warmup and "rss_kb" in s]
     rss_warm = warm[0]["rss_kb"] if warm else 0
     rss_end = samples[-1].get("rss_kb", 0)
-    conns = [s["pg_conns"] for s in samples if "pg_conns" in s]
-    conns_after = [s["pg_conns"] for s in samples if "pg_conns" in s and s["t"] - t0 >= args.warmup]
+    conns = [s["pg_conns"] for s in loaded if "pg_conns" in s]
+    conns_after = [s["pg_conns"] for s in loaded if "pg_conns" in s and s["t"] - t0 >= args.warmup]
     cb = [s["cache_bytes"] for s in samples if "cache_bytes" in s]
     limit = max([s["cache_limit"] for s in samples if "cache_limit" in s] or [0])
     print("LOAD requests=%d errors=%d writes=%d seconds=%.0f req_per_s=%.0f rss_kb_warm=%d rss_kb_end=%d "
