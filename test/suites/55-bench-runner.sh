@@ -3,7 +3,8 @@
 # input clearly, restores the cache switch whatever happens, and a tiny run
 # produces a valid summary.
 #
-# Refusals: an unknown scenario, a bad BENCH_SCALE, wrk missing from PATH,
+# Refusals: an unknown scenario, bad BENCH_* values, the ceiling scenario
+# without its shared source, wrk missing from PATH,
 # PostgreSQL not running, the gateway not running -- each must exit non-zero
 # with a sentence naming the fix, and never a Python traceback or a bash
 # "line N:" error.  Then a smoke run (warm and peak at BENCH_SCALE=0.01,
@@ -46,6 +47,8 @@ refuses "unknown scenario" "unknown scenario 'nosuch'" BENCH_SCALE=quick -- nosu
 refuses "unknown scenario in a list" "unknown scenario 'warmm'" -- baseline,warmm
 refuses "bad BENCH_SCALE" "BENCH_SCALE must be" BENCH_SCALE=fast -- warm
 refuses "bad BENCH_RISKS" "BENCH_RISKS must be" BENCH_RISKS=lots -- warm
+refuses "bad BENCH_TENANTS" "BENCH_TENANTS must be" BENCH_TENANTS="1; DROP TABLE x" -- warm
+refuses "ceiling asked for without the shared reference" "needs /nonexistent/ceiling.c" CEILING_SRC=/nonexistent/ceiling.c -- ceiling
 
 # wrk missing: a PATH holding every command of the machine but wrk
 mkdir -p "$tmp/bin"
