@@ -6,13 +6,15 @@ CREATE TABLE bench_invalidating (LIKE bench_plain INCLUDING ALL);
 INSERT INTO bench_plain SELECT g, g % 50 FROM generate_series(1, 10000) g;
 INSERT INTO bench_invalidating SELECT * FROM bench_plain;
 
--- the same four prefixes a risk update invalidates
+-- the same four patterns a risk update invalidates, queued in one call
+-- (as the project's own triggers do, sql/30_invalidation.sql)
 CREATE OR REPLACE FUNCTION bench_invalidate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM openrisk.cache_invalidate('bench:list:' || NEW.tenant || ':*');
-  PERFORM openrisk.cache_invalidate('bench:search:' || NEW.tenant || ':*');
-  PERFORM openrisk.cache_invalidate('bench:matrix:' || NEW.tenant || ':*');
-  PERFORM openrisk.cache_invalidate('bench:id:' || NEW.tenant || ':' || NEW.id);
+  PERFORM openrisk.cache_invalidate(p)
+     FROM unnest(ARRAY['bench:list:' || NEW.tenant || ':*',
+                       'bench:search:' || NEW.tenant || ':*',
+                       'bench:matrix:' || NEW.tenant || ':*',
+                       'bench:id:' || NEW.tenant || ':' || NEW.id]) AS p;
   RETURN NULL;
 END $$;
 CREATE TRIGGER bench_invalidate AFTER UPDATE ON bench_invalidating
