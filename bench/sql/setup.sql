@@ -1,24 +1,18 @@
 -- bench/sql/setup.sql -- fixtures for tools/bench-sql.sh (engine part).
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS bench_plain, bench_invalidating;
+DROP FUNCTION IF EXISTS bench_invalidate();
 CREATE TABLE bench_plain (id int PRIMARY KEY, tenant int NOT NULL, v bigint NOT NULL DEFAULT 0);
 CREATE TABLE bench_invalidating (LIKE bench_plain INCLUDING ALL);
 INSERT INTO bench_plain SELECT g, g % 50 FROM generate_series(1, 10000) g;
 INSERT INTO bench_invalidating SELECT * FROM bench_plain;
 
--- the same four patterns a risk update invalidates, queued in one call
--- (as the project's own triggers do, sql/30_invalidation.sql)
-CREATE OR REPLACE FUNCTION bench_invalidate() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM openrisk.cache_invalidate(p)
-     FROM unnest(ARRAY['bench:list:' || NEW.tenant || ':*',
-                       'bench:search:' || NEW.tenant || ':*',
-                       'bench:matrix:' || NEW.tenant || ':*',
-                       'bench:id:' || NEW.tenant || ':' || NEW.id]) AS p;
-  RETURN NULL;
-END $$;
+-- the same four patterns a risk update invalidates, queued by the
+-- extension's C row trigger
 CREATE TRIGGER bench_invalidate AFTER UPDATE ON bench_invalidating
-  FOR EACH ROW EXECUTE FUNCTION bench_invalidate();
+  FOR EACH ROW EXECUTE FUNCTION openrisk.invalidate_trigger(
+    'bench:list:{tenant}:*', 'bench:search:{tenant}:*', 'bench:matrix:{tenant}:*',
+    'bench:id:{tenant}:{id}');
 
 SELECT openrisk.cache_reset();
 -- a ~2 kB hot value, 10k distinct keys, and 100k entries in all

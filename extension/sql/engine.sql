@@ -85,6 +85,13 @@ CREATE FUNCTION @extschema@.cache_fetch_meta(key text, ttl interval, query text,
 RETURNS @extschema@.cache_fetch_result AS 'MODULE_PATHNAME', 'openrisk_cache_fetch_meta'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
+-- A C AFTER trigger queueing invalidations built from the changed row:
+--   FOR EACH ROW EXECUTE FUNCTION openrisk.invalidate_trigger('ns:list:{tenant_id}:*', ...)
+-- {column} is replaced by the column's text, for the old and the new row.
+CREATE FUNCTION @extschema@.invalidate_trigger()
+RETURNS trigger AS 'MODULE_PATHNAME', 'openrisk_invalidate_trigger'
+LANGUAGE C;
+
 REVOKE ALL ON FUNCTION
     @extschema@.cache_get(text),
     @extschema@.cache_put(text, text, interval, bigint),
@@ -97,7 +104,8 @@ REVOKE ALL ON FUNCTION
     @extschema@.cache_fetch(text, interval, text),
     @extschema@.cache_fetch(text, interval, text, "any"),
     @extschema@.cache_fetch_meta(text, interval, text),
-    @extschema@.cache_fetch_meta(text, interval, text, "any")
+    @extschema@.cache_fetch_meta(text, interval, text, "any"),
+    @extschema@.invalidate_trigger()
 FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;

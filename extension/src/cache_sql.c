@@ -225,6 +225,19 @@ openrisk_cache_put_many(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(stored);
 }
 
+/* Check a pattern and add it to this transaction's pending set. */
+PatternKind
+or_queue_invalidation(const char *pattern, int len)
+{
+	uint32		slot = 0;
+	PatternKind kind;
+
+	or_key_check(pattern, len);
+	kind = or_pattern_classify(pattern, len, &slot);
+	or_pending_add(pattern, len, kind, slot);
+	return kind;
+}
+
 /*
  * Queue an invalidation for commit and return how many entries it covers
  * now: exact and prefix counts are O(1); a glob counts by scanning.
@@ -240,9 +253,9 @@ openrisk_cache_invalidate(PG_FUNCTION_ARGS)
 	PatternKind kind;
 	int64		covered = 0;
 
-	or_key_check(pattern, len);
-	kind = or_pattern_classify(pattern, len, &slot);
-	or_pending_add(pattern, len, kind, slot);
+	kind = or_queue_invalidation(pattern, len);
+	if (kind == PATTERN_PREFIX)
+		(void) or_pattern_classify(pattern, len, &slot);
 	if (!or_cache_available())
 		PG_RETURN_INT64(0);
 	if (kind == PATTERN_EXACT)

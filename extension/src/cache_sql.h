@@ -23,6 +23,7 @@ typedef struct FetchOutcome
 } FetchOutcome;
 
 extern bool or_cache_lookup_allowed(const KeyInfo *ki);
+extern PatternKind or_queue_invalidation(const char *pattern, int len);
 extern Datum or_fetch_result_datum(FunctionCallInfo fcinfo, const FetchOutcome *out);
 extern int64 or_interval_seconds(Interval *iv);
 extern int64 or_ttl_arg(FunctionCallInfo fcinfo, int argno, const char *key, int keylen);

@@ -5,7 +5,7 @@
 -- committed effect.  Counters are cluster-wide, so they are compared as
 -- deltas against a baseline kept in a temp table.
 SET client_min_messages = warning;
-SELECT plan(38);
+SELECT plan(45);
 
 DO $$ BEGIN PERFORM openrisk.cache_reset(); END $$;
 CREATE TEMP TABLE base AS SELECT * FROM openrisk.cache_stats;
@@ -76,6 +76,32 @@ BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT is(openrisk.cache_get('risk:list:tenantB:1'), NULL, 'REPEATABLE READ does not read the cache');
 SELECT ok(NOT openrisk.cache_put('e:rr', 'x'), 'REPEATABLE READ does not fill it');
 COMMIT;
+
+-- invalidate_trigger: patterns built from the changed rows
+CREATE TABLE trg_items (id int PRIMARY KEY, tenant text);
+CREATE TRIGGER trg_items_inv AFTER INSERT OR UPDATE OR DELETE ON trg_items
+  FOR EACH ROW EXECUTE FUNCTION openrisk.invalidate_trigger('trg:list:{tenant}:*', 'trg:id:{tenant}:{id}');
+INSERT INTO trg_items VALUES (1, 'A'), (2, 'B'), (3, NULL);
+SELECT openrisk.cache_put('trg:list:A:p1', 'a'), openrisk.cache_put('trg:list:B:p1', 'b'),
+       openrisk.cache_put('trg:id:A:1', 'one');
+UPDATE trg_items SET tenant = 'A' WHERE id = 3;
+SELECT is(openrisk.cache_get('trg:list:A:p1'), NULL, 'invalidate_trigger: the new row''s tenant list is invalidated');
+SELECT is(openrisk.cache_get('trg:list:B:p1'), 'b', 'invalidate_trigger: another tenant is untouched');
+SELECT is(openrisk.cache_get('trg:id:A:1'), 'one', 'invalidate_trigger: other ids are untouched');
+UPDATE trg_items SET tenant = 'B' WHERE id = 1;
+SELECT ok(openrisk.cache_get('trg:id:A:1') IS NULL AND openrisk.cache_get('trg:list:B:p1') IS NULL,
+          'invalidate_trigger: moving a row invalidates both the old and the new row''s keys');
+SELECT throws_ok($$CREATE TRIGGER trg_bad AFTER UPDATE ON trg_items FOR EACH STATEMENT
+                   EXECUTE FUNCTION openrisk.invalidate_trigger('trg:{tenant}:*');
+                   UPDATE trg_items SET id = id WHERE false$$,
+                 '22023', NULL, 'invalidate_trigger: a statement trigger refuses row references');
+SELECT throws_ok($$CREATE TRIGGER trg_bad2 AFTER UPDATE ON trg_items FOR EACH ROW
+                   EXECUTE FUNCTION openrisk.invalidate_trigger('trg:{nope}:*');
+                   UPDATE trg_items SET id = id WHERE id = 2$$,
+                 '42703', NULL, 'invalidate_trigger: an unknown column is a clear error');
+SELECT throws_ok($$SELECT openrisk.invalidate_trigger()$$, '39P01', NULL,
+                 'invalidate_trigger cannot be called directly');
+DROP TABLE trg_items;
 
 -- reset
 DO $$ BEGIN PERFORM openrisk.cache_reset(); END $$;
