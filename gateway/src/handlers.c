@@ -44,7 +44,8 @@ struct request {
 	char id[20];
 	int route; /* index in routes[], -1 when unmatched */
 	const char *cache;
-	int body_unread;  /* a body arrived that we did not read: close after */
+	int body_unread;  /* a body arrived that we did not read (yet) */
+	int close_after;  /* an early reply must end the connection: see request_start */
 	char headers[96]; /* X-Request-Id (+ Connection: close) */
 };
 
@@ -89,16 +90,32 @@ static double elapsed(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/*
+ * A body nobody read (an error replied before read_body) is left to
+ * civetweb, which reads and discards it after the reply and keeps the
+ * connection.  That is bounded (by max_body) only when the length is
+ * declared and within the limit.  Any other unread body -- declared too
+ * large, chunked (length unknown), or held back by "Expect: 100-continue"
+ * -- ends the connection instead (close_after): fail() then says
+ * "Connection: close" AND makes civetweb honour it, since the header alone
+ * does not: civetweb would discard the body and serve what follows it.
+ */
 static void request_start(struct request *req, struct mg_connection *conn)
 {
+	const int chunked = mg_get_header(conn, "Transfer-Encoding") != NULL;
+	long long cl;
+
 	req->conn = conn;
 	req->ri = mg_get_request_info(conn);
+	cl = req->ri->content_length;
 	clock_gettime(CLOCK_MONOTONIC, &req->t0);
 	snprintf(req->id, sizeof req->id, "%08x%08x", request_id_prefix,
 		 atomic_fetch_add_explicit(&request_counter, 1, memory_order_relaxed));
 	req->route = -1;
 	req->cache = NULL;
-	req->body_unread = req->ri->content_length > 0 || mg_get_header(conn, "Transfer-Encoding") != NULL;
+	req->body_unread = cl > 0 || chunked;
+	req->close_after = chunked || cl > (long long)gw->cfg->max_body_bytes ||
+			   (req->body_unread && mg_get_header(conn, "Expect") != NULL);
 	snprintf(req->headers, sizeof req->headers, "X-Request-Id: %s\r\n", req->id);
 }
 
@@ -116,8 +133,10 @@ static int fail(struct request *req, int status, const char *code, const char *m
 {
 	char headers[512];
 
-	snprintf(headers, sizeof headers, "%s%s%s", req->headers, req->body_unread ? "Connection: close\r\n" : "",
+	snprintf(headers, sizeof headers, "%s%s%s", req->headers, req->close_after ? "Connection: close\r\n" : "",
 		 extra ? extra : "");
+	if (req->close_after)
+		mg_disable_connection_keep_alive(req->conn);
 	reply_error(req->conn, status, code, message, headers);
 	return finish(req, status);
 }
@@ -173,7 +192,7 @@ static int read_body(struct request *req, char **body, json_object **parsed)
 		}
 	}
 	buf[len] = '\0';
-	req->body_unread = 0;
+	req->body_unread = req->close_after = 0;
 
 	tok = json_tokener_new();
 	obj = tok ? json_tokener_parse_ex(tok, buf, (int)len) : NULL;
@@ -476,7 +495,7 @@ static int api_request(struct mg_connection *conn)
 
 	request_start(&req, conn);
 	if (atomic_load(&gw->draining)) {
-		req.body_unread = 1; /* forces Connection: close */
+		req.close_after = 1; /* its client should go elsewhere */
 		return fail(&req, 503, "shutting_down", "the gateway is shutting down; retry", "Retry-After: 1\r\n");
 	}
 	router_match(req.ri->request_method, req.ri->local_uri, &m);
@@ -556,6 +575,7 @@ int metrics_begin_request(struct mg_connection *conn)
 int http_error_reply(struct mg_connection *conn, int status, const char *errmsg)
 {
 	(void)errmsg;
+	mg_disable_connection_keep_alive(conn); /* as the reply says */
 	reply_error(conn, status, http_status_code(status), http_status_text(status), "Connection: close\r\n");
 	metrics_observe_request(-1, "OTHER", status, 0);
 	log_access("-", "-", status, 0, NULL, "-");

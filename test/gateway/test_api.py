@@ -329,6 +329,79 @@ def test_malformed_query_escape_is_400(tokens):
     assert "malformed" in json.loads(body)["error"]["message"]
 
 
+
+# An error replied before the request body was read (404, 405, 401, 403, 415,
+# 413): a declared body within --max-body is consumed, so the connection stays
+# usable and the next pipelined request is answered; any other unread body
+# (declared too large, chunked, awaited by "Expect: 100-continue") gets
+# "Connection: close" and the connection really ends -- civetweb used to keep
+# it and serve what followed the body (reliability defect 3).
+NEXT = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def exchange(data):
+    """Send data on one connection; (replies as [(status, head, body)], ended by the server?)."""
+    with socket.create_connection(("127.0.0.1", int(S["http_port"])), timeout=5) as s:
+        s.sendall(data)
+        buf, ended = b"", False
+        while True:
+            try:
+                c = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                ended = True
+                break
+            if not c:
+                ended = True
+                break
+            buf += c
+    replies = []
+    while buf:
+        end = buf.find(b"\r\n\r\n")
+        assert end > 0, buf[:300]
+        head = buf[:end].decode("latin-1")
+        m = re.search(r"\r\ncontent-length: *(\d+)", head, re.I)
+        n = int(m.group(1)) if m else 0
+        replies.append((int(head.split(" ", 2)[1]), head.lower(), buf[end + 4:end + 4 + n]))
+        buf = buf[end + 4 + n:]
+    return replies, ended
+
+
+def post(path, headers, body=b"{}"):
+    return ("POST %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (path, headers)).encode() + body
+
+
+@pytest.mark.parametrize("path,role,ctype,status", [
+    ("/health", None, "application/json", 405),
+    ("/api/v1/nowhere", None, "application/json", 404),
+    ("/api/v1/risks", None, "application/json", 401),
+    ("/api/v1/risks", "viewer", "application/json", 403),
+    ("/api/v1/risks", "analyst", "text/plain", 415),
+])
+def test_early_error_consumes_small_body_and_keeps_connection(tokens, path, role, ctype, status):
+    h = "Content-Type: %s\r\nContent-Length: 2\r\n" % ctype
+    if role:
+        h += "Authorization: Bearer %s\r\n" % tokens[role]
+    replies, _ = exchange(post(path, h) + NEXT.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+    assert [r[0] for r in replies] == [status, 200], replies
+    assert "connection: close" not in replies[0][1]
+    assert json.loads(replies[1][2]) == {"status": "UP", "db": "CONNECTED"}
+
+
+@pytest.mark.parametrize("headers,body,status", [
+    ("Content-Type: application/json\r\nContent-Length: 99999999\r\n", b"{}", 413),
+    ("Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n", b"2\r\n{}\r\n0\r\n\r\n", 403),
+    ("Content-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n", b"", 403),
+])
+def test_early_error_on_unread_body_really_closes(tokens, headers, body, status):
+    role = "analyst" if status == 413 else "viewer"
+    h = headers + "Authorization: Bearer %s\r\n" % tokens[role]
+    replies, ended = exchange(post("/api/v1/risks", h, body) + NEXT)
+    assert [r[0] for r in replies] == [status], replies
+    assert "\r\nconnection: close" in replies[0][1]
+    assert ended, "the gateway said Connection: close but kept the connection open"
+
 def test_keep_alive_and_single_write(tokens):
     with requests.Session() as s:
         for _ in range(20):

@@ -22,13 +22,16 @@ bare close is counted as noreply (allowed only for the request-target
 forms civetweb drops: asterisk- and absolute-form).  The gateway must
 stay alive (pid) and healthy (/health) throughout.
 
-A second reply after one that said "Connection: close" (civetweb keeps the
-connection and serves what follows an unread body) is counted apart as
-reply_after_close: a known defect, reported, not failed on.
+A second reply after one that said "Connection: close" is counted as
+reply_after_close and fails the run (defect 3, fixed: civetweb kept the
+connection and served what followed an unread body); any other second
+reply is malformed unless the request carried bytes past its declared
+body on a kept HTTP/1.1 connection (a pipelined next request).
 
 Last line: HTTPFUZZ requests=N crashes=N hangs=N malformed=N status500=N
 noreply=N bad_noreply=N refused=N reply_after_close=N seconds=S; exit 0
-only when crashes, hangs, malformed, status500, bad_noreply, refused are 0.
+only when crashes, hangs, malformed, status500, bad_noreply, refused and
+reply_after_close are 0.
 """
 import argparse
 import json
@@ -230,8 +233,24 @@ def read_reply(sock, deadline, method):
     return buf, "timeout"
 
 
-def judge(buf, method):
-    """None when buf is a well-formed reply, else why not.  Returns (status, why)."""
+def pipelines(data):
+    """Does data hold bytes after its first request (head + declared body) on
+    an HTTP/1.1 connection the client keeps?  They are a next request, so a
+    second reply is right, unless the first one said Connection: close.
+    (The generator's Content-Length " 5" declares less than it sends.)"""
+    end = data.find(b"\r\n\r\n")
+    if end < 0 or not data[:data.find(b"\r\n")].endswith(b" HTTP/1.1"):
+        return False
+    head = data[:end + 2]
+    if re.search(rb"\r\n(transfer-encoding|connection: *close)", head, re.I):
+        return False
+    m = re.search(rb"\r\ncontent-length: *(\d+) *\r\n", head, re.I)
+    return len(data) > end + 4 + (int(m.group(1)) if m else 0)
+
+
+def judge(buf, method, pipelined=False):
+    """None when buf is a well-formed reply, else why not.  Returns (status, why).
+    pipelined: the request carried a next one, whose reply may follow."""
     m = RESP.match(buf)
     if not m:
         return None, "bad status line %r" % buf[:80]
@@ -250,13 +269,14 @@ def judge(buf, method):
     if not cl:
         return status, "no Content-Length"
     if int(cl.group(1)) < len(body) and RESP.match(body[int(cl.group(1)):]):
-        # a second reply to bytes the gateway had refused to read after
-        # saying "Connection: close": counted apart (known defect, see
-        # docs/RELIABILITY.md), the first reply is judged on its own
+        # a second reply: right for a pipelined next request on a kept
+        # connection; after "Connection: close" it is reply_after_close (a
+        # failure, defect 3).  The first reply is judged on its own.
         body = body[:int(cl.group(1))]
-        if not re.search(r"\r\nconnection: *close", head, re.I):
+        if re.search(r"\r\nconnection: *close", head, re.I):
+            status = -status
+        elif not pipelined:
             return status, "a second reply on a connection that was not closed"
-        status = -status
     if int(cl.group(1)) != len(body):
         return status, "Content-Length %s but %d bytes" % (cl.group(1), len(body))
     if abs(status) == 500:
@@ -327,7 +347,7 @@ def worker(n, args, tokens, seed, out_q, deadline):
                 else:
                     res["noreply"] += 1
             continue
-        status, why = judge(buf, method)
+        status, why = judge(buf, method, pipelines(data))
         if status is not None and status < 0:
             status = -status
             note("reply_after_close", repr(data[:200]))
@@ -418,6 +438,7 @@ def main():
               tot["bad_noreply"], tot["refused"], tot["reply_after_close"], elapsed,
                                            tot["requests"] / max(elapsed, 1e-9)))
     bad_total = crashes + tot["hangs"] + tot["malformed"] + tot["status500"] + tot["bad_noreply"] + tot["refused"]
+    bad_total += tot["reply_after_close"]
     bad_total += max(0, args.requests - tot["requests"])
     return 0 if bad_total == 0 else 1
 
