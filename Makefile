@@ -7,7 +7,13 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-export PATH := /usr/lib/postgresql/15/bin:$(PATH)
+# PGBIN (and so PG_CONFIG) may name another copy of PostgreSQL 15, e.g. a
+# relocated one, so a second stack with its own installed extension can run
+# beside this one; tools/common.sh reads the same variable.
+PGBIN ?= /usr/lib/postgresql/15/bin
+PG_CONFIG ?= $(PGBIN)/pg_config
+export PGBIN PG_CONFIG
+export PATH := $(PGBIN):$(PATH)
 
 .PHONY: help root deps build install run stop env token test test-long test-asan \
 	bench-sql bench-http bench load monitoring format clean

@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import orlib  # noqa: E402
 
 S = orlib.settings()
-PGBIN = "/usr/lib/postgresql/15/bin"
+PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
 PGDATA = os.path.join(S["run_dir"], "pgdata")
 RESULTS = {"pass": 0, "fail": 0}
 

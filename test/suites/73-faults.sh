@@ -8,12 +8,15 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/suite.sh"
 cd "$ROOT"
 
+# Ports default to fixed offsets from the main stack's, so two stacks
+# (two clones, or CI beside a developer) never share a fault stack.
 export OPENRISK_RUN_DIR=$OPENRISK_RUN_DIR/faults
-export OPENRISK_PGPORT=${OPENRISK_FAULT_PGPORT:-55470}
-export OPENRISK_HTTP_PORT=${OPENRISK_FAULT_HTTP_PORT:-18470}
-export OPENRISK_METRICS_PORT=${OPENRISK_FAULT_METRICS_PORT:-18471}
-POOL_GW_PORT=${OPENRISK_FAULT_POOL_PORT:-18472}
-POOL_GW_METRICS=${OPENRISK_FAULT_POOL_METRICS_PORT:-18473}
+export OPENRISK_PGPORT=${OPENRISK_FAULT_PGPORT:-$((OPENRISK_PGPORT + 38))}
+fault_http=${OPENRISK_FAULT_HTTP_PORT:-$((OPENRISK_HTTP_PORT + 10390))}
+export OPENRISK_HTTP_PORT=$fault_http
+export OPENRISK_METRICS_PORT=${OPENRISK_FAULT_METRICS_PORT:-$((fault_http + 1))}
+POOL_GW_PORT=${OPENRISK_FAULT_POOL_PORT:-$((fault_http + 2))}
+POOL_GW_METRICS=${OPENRISK_FAULT_POOL_METRICS_PORT:-$((fault_http + 3))}
 . "$ROOT/tools/common.sh" # recompute PGHOST, LOG_DIR... for the private stack
 export PATH=$PGBIN:$PATH
 FAULTS="/usr/bin/python3 test/reliability/faults.py"
