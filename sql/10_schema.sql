@@ -10,7 +10,9 @@
 -- 20_scoring.sql), so a rule and its message are written once.
 --
 -- Indexes are chosen for the uncached paths at 100k risks per tenant: every
--- read filters on (tenant_id, live rows) first.
+-- read filters on (tenant_id, live rows) first, every list is read in index
+-- order with LIMIT, and the dashboards read the aggregates of
+-- 25_aggregates.sql instead of the rows.
 
 CREATE TABLE openrisk.tenants (
     id         uuid PRIMARY KEY,
@@ -60,6 +62,11 @@ CREATE TABLE openrisk.risks (
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
     deleted_at    timestamptz,
+    -- How many mitigations the risk has, and how many are DONE; kept by
+    -- the mitigation triggers (25_aggregates.sql) so that every dashboard
+    -- figure is a function of the risk row alone.  Not shown by the API.
+    mitigations_total integer NOT NULL DEFAULT 0 CHECK (mitigations_total >= 0),
+    mitigations_done  integer NOT NULL DEFAULT 0 CHECK (mitigations_done BETWEEN 0 AND mitigations_total),
     -- Full-text search for risk_search; 'simple' so it is language neutral.
     search        tsvector GENERATED ALWAYS AS (
                       openrisk._risk_search_document(title, description, tags)) STORED,
@@ -76,14 +83,27 @@ COMMENT ON CONSTRAINT risks_status_valid ON openrisk.risks IS 'status must be on
 COMMENT ON CONSTRAINT risks_source_valid ON openrisk.risks IS 'source must be one of MANUAL, THEHIVE, OPENRMF';
 COMMENT ON CONSTRAINT risks_custom_fields_object ON openrisk.risks IS 'custom_fields must be a JSON object';
 
--- Live rows of one tenant, in the orders the list offers cheaply.
-CREATE INDEX risks_tenant_score ON openrisk.risks (tenant_id, score DESC, id) WHERE deleted_at IS NULL;
--- Covers the dashboard and matrix aggregates (index-only once vacuumed).
-CREATE INDEX risks_tenant_created ON openrisk.risks (tenant_id, created_at)
-    INCLUDE (severity, status, score, impact, probability) WHERE deleted_at IS NULL;
-CREATE INDEX risks_tenant_severity ON openrisk.risks (tenant_id, severity) WHERE deleted_at IS NULL;
-CREATE INDEX risks_tenant_status ON openrisk.risks (tenant_id, status) WHERE deleted_at IS NULL;
-CREATE INDEX risks_search ON openrisk.risks USING gin (search) WHERE deleted_at IS NULL;
+-- Live rows of one tenant, one index per sortable column of risk_list
+-- (40_risk_list.sql).  Each is (tenant, column, id): read forwards for asc
+-- and backwards for desc it yields a page in order without sorting the
+-- tenant, and a keyset cursor (column, id) starts it at any depth in
+-- O(log n).  created_at also serves the dashboards' boundary day.
+CREATE INDEX risks_list_score ON openrisk.risks (tenant_id, score, id) WHERE deleted_at IS NULL;
+CREATE INDEX risks_list_title ON openrisk.risks (tenant_id, title, id) WHERE deleted_at IS NULL;
+CREATE INDEX risks_list_status ON openrisk.risks (tenant_id, status, id) WHERE deleted_at IS NULL;
+CREATE INDEX risks_list_impact ON openrisk.risks (tenant_id, impact, id) WHERE deleted_at IS NULL;
+CREATE INDEX risks_list_probability ON openrisk.risks (tenant_id, probability, id) WHERE deleted_at IS NULL;
+CREATE INDEX risks_list_created_at ON openrisk.risks (tenant_id, created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX risks_list_updated_at ON openrisk.risks (tenant_id, updated_at, id) WHERE deleted_at IS NULL;
+-- The filters with the default sort (score), the lists read most.
+CREATE INDEX risks_list_severity_score ON openrisk.risks (tenant_id, severity, score, id) WHERE deleted_at IS NULL;
+CREATE INDEX risks_list_status_score ON openrisk.risks (tenant_id, status, score, id) WHERE deleted_at IS NULL;
+-- Title substrings (the list's q filter, pg_trgm) and full-text search
+-- (risk_search); the tenant is a key of the same GIN index (btree_gin), so
+-- a term common in other tenants costs nothing here.
+CREATE INDEX risks_title_trgm ON openrisk.risks
+    USING gin (tenant_id, lower(title) gin_trgm_ops) WHERE deleted_at IS NULL;
+CREATE INDEX risks_search ON openrisk.risks USING gin (tenant_id, search) WHERE deleted_at IS NULL;
 
 CREATE TABLE openrisk.assets (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -200,7 +220,17 @@ COMMENT ON CONSTRAINT marketplace_apps_sync_interval_min ON openrisk.marketplace
 CREATE INDEX marketplace_apps_tenant ON openrisk.marketplace_apps (tenant_id);
 CREATE INDEX marketplace_apps_connector ON openrisk.marketplace_apps (connector_id);
 
+-- Server-side secrets, e.g. the key that signs list cursors: made once per
+-- installation from gen_random_uuid() (a strong random source), never
+-- shown to clients.
+CREATE TABLE openrisk.secrets (
+    name  text PRIMARY KEY,
+    value bytea NOT NULL
+);
+INSERT INTO openrisk.secrets (name, value)
+SELECT 'cursor', decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex');
+
 -- Data is reached through the SECURITY DEFINER endpoint functions only.
 REVOKE ALL ON openrisk.tenants, openrisk.risks, openrisk.assets, openrisk.risk_assets,
     openrisk.mitigations, openrisk.risk_history, openrisk.connectors,
-    openrisk.marketplace_apps FROM PUBLIC;
+    openrisk.marketplace_apps, openrisk.secrets FROM PUBLIC;

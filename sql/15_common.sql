@@ -77,35 +77,37 @@ BEGIN
 END
 $$;
 
--- The reporting window of a period name, in the key and in the query.
--- 'all' is unbounded.  The window moves with time; the namespace TTL bounds
--- how long a cached answer may lag behind the clock.
+-- The periods of dashboard_stats / risk_matrix and their window lengths
+-- ('all' has none): the window of a period is [now() - length, oo).  The
+-- window moves with time; the namespace TTL bounds how long a cached
+-- answer may lag behind the clock.  25_aggregates.sql reads the lengths to
+-- decide which cached windows a change falls in.
+CREATE FUNCTION openrisk._periods()
+RETURNS TABLE (name text, length interval) LANGUAGE sql IMMUTABLE
+AS $$
+    VALUES ('week', interval '7 days'), ('month', interval '1 month'),
+           ('quarter', interval '3 months'), ('year', interval '1 year'), ('all', NULL::interval)
+$$;
+
 CREATE FUNCTION openrisk._period_start(period text)
 RETURNS timestamptz LANGUAGE sql STABLE
 AS $$
-    SELECT CASE period
-        WHEN 'week'    THEN now() - interval '7 days'
-        WHEN 'month'   THEN now() - interval '1 month'
-        WHEN 'quarter' THEN now() - interval '3 months'
-        WHEN 'year'    THEN now() - interval '1 year'
-        ELSE '-infinity'::timestamptz END
+    SELECT coalesce((SELECT now() - p.length FROM openrisk._periods() p WHERE p.name = period),
+                    '-infinity')
 $$;
 
 CREATE FUNCTION openrisk._period_arg(period text)
 RETURNS text LANGUAGE sql IMMUTABLE
 AS $$
     SELECT openrisk._enum_arg(openrisk._require(period, 'period'), 'period',
-                              ARRAY['week', 'month', 'quarter', 'year', 'all'], false)
+                              ARRAY(SELECT p.name FROM openrisk._periods() p), false)
 $$;
 
--- Free text in a key: its md5, so ':' or '*' typed by a user can never
--- change the shape of a key or turn it into a pattern.  '-' stands for
--- "no value" (md5 never produces it).
-CREATE FUNCTION openrisk._key_text(value text)
-RETURNS text LANGUAGE sql IMMUTABLE
-AS $$
-    SELECT CASE WHEN value IS NULL THEN '-' ELSE md5(value) END
-$$;
+-- A user's text as a LIKE pattern matching it anywhere: %, _ and the
+-- escape character are taken literally.
+CREATE FUNCTION openrisk._like_contains(value text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT '%' || replace(replace(replace(value, '\', '\\'), '%', '\%'), '_', '\_') || '%' $$;
 
 -- Re-raise a constraint violation caught in a write function with the
 -- constraint's COMMENT as the message (the sentence lives next to the rule
@@ -134,5 +136,6 @@ $$;
 
 REVOKE ALL ON FUNCTION openrisk._bad_parameter(text, text), openrisk._require(anyelement, text),
     openrisk._check_page(integer, integer), openrisk._enum_arg(text, text, text[], boolean),
-    openrisk._period_start(text), openrisk._period_arg(text), openrisk._key_text(text),
+    openrisk._periods(),
+    openrisk._period_start(text), openrisk._period_arg(text), openrisk._like_contains(text),
     openrisk._raise_constraint(text, text, text, text, text) FROM PUBLIC;

@@ -43,9 +43,20 @@ BEGIN
 END
 $$;
 
+-- Does an UPDATE of a risk change its mitigation counters?  Such an
+-- update is made by the mitigation triggers (25_aggregates.sql) and
+-- changes nothing else -- the BEFORE trigger below enforces it -- so the
+-- history and list triggers can skip it: nothing a client sees changed.
+CREATE FUNCTION openrisk._is_count_update(n openrisk.risks, o openrisk.risks)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT (n.mitigations_total, n.mitigations_done) IS DISTINCT FROM (o.mitigations_total, o.mitigations_done)
+$$;
+
 -- BEFORE row trigger on risks: the score is never taken from the caller,
 -- the identity of a row never changes, and updated_at moves on every update
 -- unless the writer set it explicitly (the demo loader back-dates events).
+-- A mitigation-count update is left alone, and must change nothing else.
 CREATE FUNCTION openrisk._risks_before_write()
 RETURNS trigger LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
@@ -55,6 +66,15 @@ BEGIN
         IF NEW.id <> OLD.id OR NEW.tenant_id <> OLD.tenant_id THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'the id and tenant of a risk cannot change';
+        END IF;
+        IF openrisk._is_count_update(NEW, OLD) THEN
+            -- (generated columns are not computed yet in a BEFORE trigger)
+            IF to_jsonb(NEW) - '{mitigations_total,mitigations_done,severity,search}'::text[]
+               IS DISTINCT FROM to_jsonb(OLD) - '{mitigations_total,mitigations_done,severity,search}'::text[] THEN
+                RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                    MESSAGE = 'the mitigation counters of a risk are kept by the database and change alone';
+            END IF;
+            RETURN NEW;
         END IF;
         IF NEW.updated_at = OLD.updated_at THEN
             NEW.updated_at := now();
@@ -162,7 +182,7 @@ BEGIN
                CASE WHEN e.change_type <> 'CREATE' THEN o.status END,
                CASE e.change_type WHEN 'DELETE' THEN n.deleted_at ELSE n.updated_at END
           FROM new_risks n
-          JOIN old_risks o ON o.id = n.id
+          JOIN old_risks o ON o.id = n.id AND NOT openrisk._is_count_update(n, o)
          CROSS JOIN LATERAL (SELECT CASE
                  WHEN o.deleted_at IS NULL AND n.deleted_at IS NOT NULL THEN 'DELETE'
                  WHEN o.deleted_at IS NOT NULL AND n.deleted_at IS NULL THEN 'CREATE'
@@ -192,6 +212,7 @@ CREATE TRIGGER risks_history_delete AFTER DELETE ON openrisk.risks
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risks_history();
 
 REVOKE ALL ON FUNCTION openrisk._criticality_factor(text),
+    openrisk._is_count_update(openrisk.risks, openrisk.risks),
     openrisk._risk_score(uuid, integer, integer), openrisk._risks_before_write(),
     openrisk._rescore_risks(uuid[]), openrisk._risk_assets_rescore(),
     openrisk._assets_rescore(), openrisk._risks_history() FROM PUBLIC;

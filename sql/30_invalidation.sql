@@ -8,199 +8,197 @@
 -- applies them at commit (nothing on rollback), deduplicates identical
 -- patterns within a transaction, and sends one NOTIFY per transaction.
 --
+-- Narrow on purpose: a write drops what its changed rows and columns can
+-- affect, nothing more.
+--   * Lists and searches show every field of a risk, so any change a
+--     client can see drops the tenant's lists and searches; a change of
+--     the hidden mitigation counters does not.
+--   * Dashboards and matrices are NOT handled here: they are sums kept in
+--     25_aggregates.sql, and the statement that appends a non-zero
+--     difference to them drops exactly the windows that difference falls
+--     in (a description-only PATCH drops none; a PATCH of a risk created
+--     last year does not drop the 'week' figures).
+--   * A risk's own key (risk_get shows its mitigations and assets) when it
+--     or anything hanging off it changes.
+-- Keys and patterns come from 16_keys.sql, the one place they are spelled.
+--
 -- Statement-level triggers with transition tables keep a bulk load cheap:
 -- a 100k-row INSERT costs one DISTINCT over the new rows and a handful of
 -- O(1) prefix invalidations, not 100k trigger calls.
---
--- Key shapes (the endpoints in 40_/50_/60_ build them with the same
--- helpers, so a key and its invalidation cannot drift apart):
---   risk:list:<t>:...  risk:search:<t>:...  risk:matrix:<t>:<period>
---   risk:id:<t>:<id>   dashboard:stats:<t>:<period>  dashboard:matrix:<t>
---   dashboard:timeline:<t>:<days>  connector:list:...  connector:id:<id>
---   app:id:<t>:<id>    report:<t>:... (invalidated on deletes, for reports)
--- Every prefix pattern ends in ':*' so the engine resolves it in O(1).
 
 -- Above this many distinct risks in one statement, the per-risk keys of a
 -- tenant are dropped with one prefix pattern instead of one key each.
 CREATE FUNCTION openrisk._max_exact_invalidations()
 RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 1000 $$;
 
--- The keys a change to a tenant's dashboards' inputs makes stale.
-CREATE FUNCTION openrisk._dashboard_patterns(tenant uuid)
-RETURNS text[] LANGUAGE sql IMMUTABLE
-AS $$
-    SELECT ARRAY['dashboard:stats:' || tenant || ':*',
-                 'dashboard:timeline:' || tenant || ':*',
-                 'dashboard:matrix:' || tenant]
-$$;
-
--- The keys a created, changed or deleted risk row makes stale (besides its
--- own risk:id key): every list, search and matrix of the tenant, and its
--- dashboards; reports too when a risk disappears.
-CREATE FUNCTION openrisk._risk_set_patterns(tenant uuid, risk_removed boolean)
-RETURNS text[] LANGUAGE sql IMMUTABLE
-AS $$
-    SELECT ARRAY['risk:list:' || tenant || ':*',
-                 'risk:search:' || tenant || ':*',
-                 'risk:matrix:' || tenant || ':*']
-           || openrisk._dashboard_patterns(tenant)
-           || CASE WHEN risk_removed THEN ARRAY['report:' || tenant || ':*'] ELSE '{}'::text[] END
-$$;
-
--- The risk:id keys of some risks of one tenant; a prefix pattern when
+-- The risk:id keys of some risks of one tenant; the family pattern when
 -- there are too many to name one by one.
 CREATE FUNCTION openrisk._risk_id_patterns(tenant uuid, risk_ids uuid[])
 RETURNS text[] LANGUAGE sql IMMUTABLE
 AS $$
     SELECT CASE WHEN cardinality(risk_ids) > openrisk._max_exact_invalidations()
-                THEN ARRAY['risk:id:' || tenant || ':*']
-                ELSE ARRAY(SELECT 'risk:id:' || tenant || ':' || r FROM unnest(risk_ids) r) END
+                THEN ARRAY[openrisk._family(openrisk._kp_risk_id(tenant))]
+                ELSE ARRAY(SELECT openrisk._key_risk_id(tenant, r) FROM unnest(risk_ids) r) END
 $$;
 
-CREATE FUNCTION openrisk._invalidate(patterns text[])
-RETURNS void LANGUAGE sql
-SET search_path = openrisk, pg_catalog, pg_temp
+-- What a visible change to some risks of a tenant drops: its lists and
+-- searches, the risks' own keys, and its reports when a risk disappeared.
+CREATE FUNCTION openrisk._risk_change_patterns(tenant uuid, risk_ids uuid[], removed boolean)
+RETURNS text[] LANGUAGE sql IMMUTABLE
 AS $$
-    SELECT openrisk.cache_invalidate(p) FROM unnest(patterns) p
+    SELECT ARRAY[openrisk._family(openrisk._kp_risk_list(tenant)),
+                 openrisk._family(openrisk._kp_risk_search(tenant))]
+           || openrisk._risk_id_patterns(tenant, risk_ids)
+           || CASE WHEN removed THEN ARRAY[openrisk._family(openrisk._kp_report(tenant))]
+                   ELSE '{}'::text[] END
 $$;
 
--- risks: insert -> the tenant's lists/search/matrix/dashboards; update ->
--- also the risk's own key; soft or hard delete -> also the tenant's reports.
+-- risks.  An UPDATE row counts when the risk was or is live; a change of
+-- the mitigation counters alone drops the risk's key only (its mitigation
+-- list changed).  Old and new rows are joined by hashing (transition
+-- tables have no statistics: a nested loop would be quadratic).
 CREATE FUNCTION openrisk._risks_invalidate()
 RETURNS trigger LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
+SET enable_nestloop = off
 AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM openrisk._invalidate(openrisk._risk_set_patterns(tenant_id, false))
-           FROM (SELECT DISTINCT tenant_id FROM new_risks) t;
-    ELSIF TG_OP = 'UPDATE' THEN
-        -- Any deleted row counts as a removal (no join with old_risks: an
-        -- update of an already deleted row dropping report keys is harmless).
-        PERFORM openrisk._invalidate(openrisk._risk_set_patterns(tenant_id, bool_or(deleted_at IS NOT NULL))
-                                     || openrisk._risk_id_patterns(tenant_id, array_agg(id)))
-           FROM new_risks
-          GROUP BY tenant_id;
+        PERFORM openrisk._invalidate(openrisk._risk_change_patterns(tenant_id, '{}', false))
+           FROM (SELECT DISTINCT tenant_id FROM changed_rows WHERE deleted_at IS NULL) t;
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM openrisk._invalidate(openrisk._risk_change_patterns(tenant_id, array_agg(id), true))
+           FROM changed_rows GROUP BY tenant_id;
     ELSE
-        PERFORM openrisk._invalidate(openrisk._risk_set_patterns(tenant_id, true)
-                                     || openrisk._risk_id_patterns(tenant_id, array_agg(id)))
-           FROM old_risks
-          GROUP BY tenant_id;
+        PERFORM openrisk._invalidate(CASE WHEN bool_and(c.count_only)
+                    THEN openrisk._risk_id_patterns(c.tenant_id, array_agg(c.id))
+                    ELSE openrisk._risk_change_patterns(c.tenant_id, array_agg(c.id), bool_or(c.removed)) END)
+           FROM (SELECT n.tenant_id, n.id, openrisk._is_count_update(n, o) AS count_only,
+                        n.deleted_at IS NOT NULL AS removed
+                   FROM new_rows n JOIN old_rows o ON o.id = n.id
+                  WHERE n.deleted_at IS NULL OR o.deleted_at IS NULL) c
+          GROUP BY c.tenant_id;
     END IF;
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER risks_invalidate_insert AFTER INSERT ON openrisk.risks
-    REFERENCING NEW TABLE AS new_risks
+    REFERENCING NEW TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risks_invalidate();
 CREATE TRIGGER risks_invalidate_update AFTER UPDATE ON openrisk.risks
-    REFERENCING OLD TABLE AS old_risks NEW TABLE AS new_risks
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risks_invalidate();
 CREATE TRIGGER risks_invalidate_delete AFTER DELETE ON openrisk.risks
-    REFERENCING OLD TABLE AS old_risks
+    REFERENCING OLD TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risks_invalidate();
 
--- Rows that hang off a risk (mitigations, asset links): the risks they
--- touch (risk_get shows them) and the tenant's dashboards (mitigation
--- completion).  A score change they cause is an UPDATE of risks and is
--- invalidated by the trigger above.  The function reads whichever
--- transition tables the firing event has: touched_new / touched_old.
+-- Rows that hang off a risk (mitigations, asset links): risk_get shows
+-- them, so the risks they touch.  What they do to dashboards flows through
+-- the risk rows (mitigation counters, re-scoring), invalidated above and
+-- by the aggregates.  INSERT and DELETE see changed_rows, UPDATE both.
 CREATE FUNCTION openrisk._risk_children_invalidate()
 RETURNS trigger LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM openrisk._invalidate(openrisk._dashboard_patterns(tenant_id)
-                                     || openrisk._risk_id_patterns(tenant_id, array_agg(DISTINCT risk_id)))
-           FROM touched_new GROUP BY tenant_id;
-    ELSIF TG_OP = 'DELETE' THEN
-        PERFORM openrisk._invalidate(openrisk._dashboard_patterns(tenant_id)
-                                     || openrisk._risk_id_patterns(tenant_id, array_agg(DISTINCT risk_id)))
-           FROM touched_old GROUP BY tenant_id;
-    ELSE
-        PERFORM openrisk._invalidate(openrisk._dashboard_patterns(tenant_id)
-                                     || openrisk._risk_id_patterns(tenant_id, array_agg(DISTINCT risk_id)))
-           FROM (SELECT tenant_id, risk_id FROM touched_new
-                 UNION SELECT tenant_id, risk_id FROM touched_old) t
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM openrisk._invalidate(openrisk._risk_id_patterns(tenant_id, array_agg(DISTINCT risk_id)))
+           FROM (SELECT tenant_id, risk_id FROM new_rows
+                 UNION SELECT tenant_id, risk_id FROM old_rows) t
           GROUP BY tenant_id;
+    ELSE
+        PERFORM openrisk._invalidate(openrisk._risk_id_patterns(tenant_id, array_agg(DISTINCT risk_id)))
+           FROM changed_rows GROUP BY tenant_id;
     END IF;
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER mitigations_invalidate_insert AFTER INSERT ON openrisk.mitigations
-    REFERENCING NEW TABLE AS touched_new
+    REFERENCING NEW TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risk_children_invalidate();
 CREATE TRIGGER mitigations_invalidate_update AFTER UPDATE ON openrisk.mitigations
-    REFERENCING OLD TABLE AS touched_old NEW TABLE AS touched_new
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risk_children_invalidate();
 CREATE TRIGGER mitigations_invalidate_delete AFTER DELETE ON openrisk.mitigations
-    REFERENCING OLD TABLE AS touched_old
+    REFERENCING OLD TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risk_children_invalidate();
 
 CREATE TRIGGER risk_assets_invalidate_insert AFTER INSERT ON openrisk.risk_assets
-    REFERENCING NEW TABLE AS touched_new
+    REFERENCING NEW TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risk_children_invalidate();
 CREATE TRIGGER risk_assets_invalidate_update AFTER UPDATE ON openrisk.risk_assets
-    REFERENCING OLD TABLE AS touched_old NEW TABLE AS touched_new
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risk_children_invalidate();
 CREATE TRIGGER risk_assets_invalidate_delete AFTER DELETE ON openrisk.risk_assets
-    REFERENCING OLD TABLE AS touched_old
+    REFERENCING OLD TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risk_children_invalidate();
 
--- An asset changed (name, type, criticality): the risks linked to it show
--- it, and the tenant's dashboards.  A deleted asset drops its links by
--- cascade, and the link trigger above covers those risks.  A new asset is
--- linked to nothing yet, so it makes nothing stale.
+-- An asset's name, type or criticality changed: the risks linked to it show
+-- it.  (A criticality change also re-scores them: a risk UPDATE, above.)  A
+-- deleted asset drops its links by cascade, and the link trigger above
+-- covers those risks.  A new asset is linked to nothing yet.
 CREATE FUNCTION openrisk._assets_invalidate()
 RETURNS trigger LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
+SET enable_nestloop = off
 AS $$
 BEGIN
-    PERFORM openrisk._invalidate(openrisk._dashboard_patterns(a.tenant_id)
-                                 || openrisk._risk_id_patterns(a.tenant_id,
-                                        ARRAY(SELECT DISTINCT ra.risk_id FROM openrisk.risk_assets ra
-                                               WHERE ra.asset_id = ANY (a.ids))))
-       FROM (SELECT tenant_id, array_agg(id) AS ids FROM changed_assets GROUP BY tenant_id) a;
+    PERFORM openrisk._invalidate(openrisk._risk_id_patterns(a.tenant_id,
+                                     ARRAY(SELECT DISTINCT ra.risk_id FROM openrisk.risk_assets ra
+                                            WHERE ra.asset_id = ANY (a.ids))))
+       FROM (SELECT n.tenant_id, array_agg(n.id) AS ids
+               FROM new_rows n JOIN old_rows o ON o.id = n.id
+              WHERE (n.name, n.type, n.criticality) IS DISTINCT FROM (o.name, o.type, o.criticality)
+              GROUP BY n.tenant_id) a;
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER assets_invalidate_update AFTER UPDATE ON openrisk.assets
-    REFERENCING NEW TABLE AS changed_assets
-    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._assets_invalidate();
-CREATE TRIGGER assets_invalidate_delete AFTER DELETE ON openrisk.assets
-    REFERENCING OLD TABLE AS changed_assets
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._assets_invalidate();
 
 -- The catalogue is global and small: any change drops every connector key.
--- Also used for TRUNCATE of any table, with the patterns as arguments.
-CREATE FUNCTION openrisk._invalidate_patterns_trigger()
+CREATE FUNCTION openrisk._connectors_invalidate()
 RETURNS trigger LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM openrisk._invalidate(TG_ARGV);
+    PERFORM openrisk._invalidate(ARRAY[openrisk._family(openrisk._kp_connector_list()),
+                                       openrisk._family(openrisk._kp_connector_id())]);
+    RETURN NULL;
+END
+$$;
+
+-- TRUNCATE has no transition tables: it drops every tenant's families
+-- (_tenant_key_prefixes with no tenant are the families' all-tenant
+-- prefixes).
+CREATE FUNCTION openrisk._truncate_invalidate()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = openrisk, pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM openrisk._invalidate(ARRAY(SELECT openrisk._family(p)
+                                         FROM unnest(openrisk._tenant_key_prefixes(NULL)) p
+                                        WHERE TG_TABLE_NAME <> 'marketplace_apps' OR p = openrisk._kp_app_id(NULL)));
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER connectors_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON openrisk.connectors
-    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._invalidate_patterns_trigger('connector:*');
-
--- TRUNCATE has no transition tables; it drops the namespaces it can touch.
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._connectors_invalidate();
 CREATE TRIGGER risks_invalidate_truncate AFTER TRUNCATE ON openrisk.risks
-    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._invalidate_patterns_trigger('risk:*', 'dashboard:*', 'report:*');
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._truncate_invalidate();
 CREATE TRIGGER mitigations_invalidate_truncate AFTER TRUNCATE ON openrisk.mitigations
-    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._invalidate_patterns_trigger('risk:id:*', 'dashboard:*');
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._truncate_invalidate();
 CREATE TRIGGER risk_assets_invalidate_truncate AFTER TRUNCATE ON openrisk.risk_assets
-    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._invalidate_patterns_trigger('risk:*', 'dashboard:*');
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._truncate_invalidate();
 CREATE TRIGGER assets_invalidate_truncate AFTER TRUNCATE ON openrisk.assets
-    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._invalidate_patterns_trigger('risk:*', 'dashboard:*');
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._truncate_invalidate();
 CREATE TRIGGER marketplace_apps_invalidate_truncate AFTER TRUNCATE ON openrisk.marketplace_apps
-    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._invalidate_patterns_trigger('app:*');
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._truncate_invalidate();
 
 -- An installed app: only its own key (app_get is the only reader).
 CREATE FUNCTION openrisk._apps_invalidate()
@@ -208,30 +206,30 @@ RETURNS trigger LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM openrisk.cache_invalidate(k)
-           FROM (SELECT DISTINCT 'app:id:' || tenant_id || ':' || id AS k FROM new_apps) n;
-    END IF;
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        PERFORM openrisk.cache_invalidate(k)
-           FROM (SELECT DISTINCT 'app:id:' || tenant_id || ':' || id AS k FROM old_apps) o;
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM openrisk._invalidate(ARRAY(
+            SELECT openrisk._key_app_id(tenant_id, id) FROM new_rows
+            UNION SELECT openrisk._key_app_id(tenant_id, id) FROM old_rows));
+    ELSE
+        PERFORM openrisk._invalidate(ARRAY(
+            SELECT DISTINCT openrisk._key_app_id(tenant_id, id) FROM changed_rows));
     END IF;
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER marketplace_apps_invalidate_insert AFTER INSERT ON openrisk.marketplace_apps
-    REFERENCING NEW TABLE AS new_apps
+    REFERENCING NEW TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._apps_invalidate();
 CREATE TRIGGER marketplace_apps_invalidate_update AFTER UPDATE ON openrisk.marketplace_apps
-    REFERENCING OLD TABLE AS old_apps NEW TABLE AS new_apps
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._apps_invalidate();
 CREATE TRIGGER marketplace_apps_invalidate_delete AFTER DELETE ON openrisk.marketplace_apps
-    REFERENCING OLD TABLE AS old_apps
+    REFERENCING OLD TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._apps_invalidate();
 
-REVOKE ALL ON FUNCTION openrisk._max_exact_invalidations(), openrisk._dashboard_patterns(uuid),
-    openrisk._risk_set_patterns(uuid, boolean), openrisk._risk_id_patterns(uuid, uuid[]),
-    openrisk._invalidate(text[]), openrisk._risks_invalidate(),
+REVOKE ALL ON FUNCTION openrisk._max_exact_invalidations(), openrisk._risk_id_patterns(uuid, uuid[]),
+    openrisk._risk_change_patterns(uuid, uuid[], boolean), openrisk._risks_invalidate(),
     openrisk._risk_children_invalidate(), openrisk._assets_invalidate(),
-    openrisk._invalidate_patterns_trigger(), openrisk._apps_invalidate() FROM PUBLIC;
+    openrisk._connectors_invalidate(), openrisk._truncate_invalidate(),
+    openrisk._apps_invalidate() FROM PUBLIC;

@@ -7,8 +7,8 @@
 -- ttl_app).  Connector keys carry no tenant because the catalogue is not
 -- tenant-scoped; app keys do.  Writes to these tables are plain SQL; the
 -- triggers in 30_invalidation.sql drop connector:* on any catalogue change
--- and app:id:<tenant>:<id> on any change of that app.  Same three layers
--- as 40_risk_endpoints.sql.
+-- and the app's own key on any change of that app (keys: 16_keys.sql).  Same three layers
+-- as 40_risk_list.sql.
 
 CREATE FUNCTION openrisk._connector_json(c openrisk.connectors)
 RETURNS json LANGUAGE sql STABLE
@@ -59,7 +59,7 @@ BEGIN
     END IF;
     PERFORM openrisk._check_page(page, page_size);
     RETURN openrisk.cache_fetch_meta(
-        concat_ws(':', 'connector:list', openrisk._key_text(v_category), coalesce(v_status, '-'), page, page_size),
+        openrisk._key_connector_list(v_category, v_status, page, page_size),
         NULL, 'SELECT openrisk._connector_list_compute($1, $2, $3, $4)',
         v_category, v_status, page, page_size);
 END
@@ -85,7 +85,7 @@ SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM openrisk._require(id, 'id');
-    RETURN openrisk.cache_fetch_meta('connector:id:' || id, NULL,
+    RETURN openrisk.cache_fetch_meta(openrisk._key_connector_id(id), NULL,
                                      'SELECT openrisk._connector_get_compute($1)', id);
 END
 $$;
@@ -117,7 +117,7 @@ AS $$
 BEGIN
     PERFORM openrisk._require(tenant, 'tenant');
     PERFORM openrisk._require(id, 'id');
-    RETURN openrisk.cache_fetch_meta(concat_ws(':', 'app:id', tenant, id), NULL,
+    RETURN openrisk.cache_fetch_meta(openrisk._key_app_id(tenant, id), NULL,
                                      'SELECT openrisk._app_get_compute($1, $2)', tenant, id);
 END
 $$;

@@ -75,7 +75,8 @@ $$;
 -- Deleting a tenant by cascade would run the link and mitigation triggers
 -- once per risk (each cascaded row is its own statement): minutes at 100k.
 -- Triggers are off for the few statements (session_replication_role), so
--- the keys they would have dropped are invalidated here, explicitly.
+-- the aggregates they would have kept are deleted and the keys they would
+-- have dropped are invalidated here, explicitly.
 CREATE FUNCTION openrisk._demo_forget(ids uuid[])
 RETURNS void LANGUAGE plpgsql
 SET session_replication_role = replica
@@ -88,9 +89,10 @@ BEGIN
     DELETE FROM openrisk.assets WHERE tenant_id = ANY (ids);
     DELETE FROM openrisk.risk_history WHERE tenant_id = ANY (ids);
     DELETE FROM openrisk.tenants WHERE id = ANY (ids);
-    PERFORM openrisk._invalidate(openrisk._risk_set_patterns(t, true)
-                                 || ARRAY['risk:id:' || t || ':*', 'app:id:' || t || ':*'])
-       FROM unnest(ids) t;
+    DELETE FROM openrisk.agg WHERE tenant_id = ANY (ids);
+    DELETE FROM openrisk.agg_delta WHERE tenant_id = ANY (ids);
+    PERFORM openrisk._invalidate(ARRAY(SELECT openrisk._family(p)
+                                         FROM unnest(ids) t, unnest(openrisk._tenant_key_prefixes(t)) p));
 END
 $$;
 

@@ -10,7 +10,7 @@
 #      and stores into a full cache, each evicting first (CLOCK cost shown)
 #   3. a single-row UPDATE whose trigger invalidates 4 prefixes vs the same
 #      UPDATE with no trigger, with 100k entries cached     (target >= 0.85)
-# The OpenRisk endpoint benchmarks (issue 3) follow when present.
+# The OpenRisk endpoint benchmarks follow (tools/lib/bench-endpoints.py).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 export PATH=$PGBIN:$PATH
@@ -20,7 +20,7 @@ DURATION=${BENCH_SECONDS:-8}
 ROUNDS=${BENCH_ROUNDS:-3}
 DB=openrisk_bench
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-psql -X -q -d $DB -c "CREATE EXTENSION openrisk"
+psql -X -q -d $DB -c "CREATE EXTENSION openrisk CASCADE"
 psql -X -q -d $DB -v ON_ERROR_STOP=1 -f "$ROOT/bench/sql/setup.sql" >/dev/null
 
 tps() { # tps SCRIPT -> prints TPS (excluding connection time)
@@ -72,6 +72,4 @@ $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(psql -X -A -t -
 | UPDATE one row + 4 prefix invalidations      | ${med[write_invalidating]} | $r3 vs plain | >= 0.85 $(verdict "$r3" 0.85) |
 TABLE
 
-if [ -x "$ROOT/tools/bench-sql-openrisk.sh" ]; then
-	"$ROOT/tools/bench-sql-openrisk.sh"
-fi
+/usr/bin/python3 "$ROOT/tools/lib/bench-endpoints.py"

@@ -67,9 +67,12 @@ start() {
 	sum=$(md5sum "$script" | cut -d' ' -f1)
 	if [ -f "$stamp" ] && [ "$(cat "$stamp")" != "$sum" ]; then
 		say "the extension's SQL changed: recreating it in $OPENRISK_DB (development data is reloaded)"
+		# sessions still using the old objects would deadlock with the DROP
+		"$PGBIN/psql" -X -q -tAc "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		                           WHERE datname = current_database() AND pid <> pg_backend_pid()" >/dev/null
 		PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -X -q -c "DROP EXTENSION IF EXISTS openrisk CASCADE"
 	fi
-	PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS openrisk" ||
+	PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS openrisk CASCADE" ||
 		die "CREATE EXTENSION openrisk failed (see the error above)"
 	echo "$sum" >"$stamp"
 

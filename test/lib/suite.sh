@@ -23,7 +23,7 @@ fresh_db() { # fresh_db NAME [psql connection options...]
 	local db=$1
 	shift
 	psql -X -q "$@" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null &&
-		psql -X -q "$@" -d "$db" -v ON_ERROR_STOP=1 -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION openrisk" >/dev/null
+		psql -X -q "$@" -d "$db" -v ON_ERROR_STOP=1 -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION openrisk CASCADE" >/dev/null
 }
 
 # Run pgTAP files one by one; every "ok"/"not ok" line counts, and a file

@@ -125,36 +125,42 @@ END
 $$;
 
 -- The cache key of each endpoint (default arguments), by name, plus a
--- report key the write triggers must drop on deletes.
+-- report key the write triggers must drop on deletes.  Built with the
+-- extension's own key builders (sql/16_keys.sql), which every endpoint
+-- uses: the matrix tests check the invalidation rules, and
+-- 32_cached_equals_fresh that the endpoints hit these keys.
 CREATE OR REPLACE FUNCTION t.keys(tenant uuid, risk uuid, other_risk uuid, app uuid)
 RETURNS TABLE (name text, key text) LANGUAGE sql STABLE AS $$
     VALUES
-    ('risk_list', concat_ws(':', 'risk:list', tenant, 1, 20, '-', '-', '-', 'score', 'desc')),
-    ('risk_get', concat_ws(':', 'risk:id', tenant, risk)),
-    ('risk_get_other', concat_ws(':', 'risk:id', tenant, other_risk)),
-    ('risk_search', concat_ws(':', 'risk:search', tenant, md5('ransomware'), 1, 20)),
-    ('risk_matrix', concat_ws(':', 'risk:matrix', tenant, 'all')),
-    ('dashboard_stats', concat_ws(':', 'dashboard:stats', tenant, 'month')),
-    ('dashboard_matrix', concat_ws(':', 'dashboard:matrix', tenant)),
-    ('dashboard_timeline', concat_ws(':', 'dashboard:timeline', tenant, 30)),
-    ('connector_list', 'connector:list:-:-:1:20'),
-    ('connector_get', 'connector:id:' || t.connector()),
-    ('app_get', concat_ws(':', 'app:id', tenant, app)),
-    ('report', concat_ws(':', 'report', tenant, 'summary'))
+    ('risk_list', openrisk._key_risk_list(tenant, 'score', 'desc', NULL, NULL, NULL, 1, 20, NULL)),
+    ('risk_get', openrisk._key_risk_id(tenant, risk)),
+    ('risk_get_other', openrisk._key_risk_id(tenant, other_risk)),
+    ('risk_search', openrisk._key_risk_search(tenant, 'ransomware', 1, 20)),
+    ('risk_matrix', openrisk._key_risk_matrix(tenant, 'all')),
+    ('risk_matrix_month', openrisk._key_risk_matrix(tenant, 'month')),
+    ('dashboard_stats', openrisk._key_dashboard_stats(tenant, 'month')),
+    ('dashboard_stats_all', openrisk._key_dashboard_stats(tenant, 'all')),
+    ('dashboard_matrix', openrisk._key_dashboard_matrix(tenant)),
+    ('dashboard_timeline', openrisk._key_dashboard_timeline(tenant, 30)),
+    ('connector_list', openrisk._key_connector_list(NULL, NULL, 1, 20)),
+    ('connector_get', openrisk._key_connector_id(t.connector())),
+    ('app_get', openrisk._key_app_id(tenant, app)),
+    ('report', openrisk._kp_report(tenant) || 'summary')
 $$;
 
 -- Fill every key of t.keys by calling the endpoints (and putting the
--- report key, which no endpoint of this issue produces).
+-- report key, which no endpoint produces yet).
 CREATE OR REPLACE FUNCTION t.warm(tenant uuid, risk uuid, other_risk uuid, app uuid)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM openrisk.risk_list(tenant), openrisk.risk_get(tenant, risk),
             openrisk.risk_get(tenant, other_risk), openrisk.risk_search(tenant, 'ransomware'),
-            openrisk.risk_matrix(tenant), openrisk.dashboard_stats(tenant),
+            openrisk.risk_matrix(tenant), openrisk.risk_matrix(tenant, 'month'),
+            openrisk.dashboard_stats(tenant), openrisk.dashboard_stats(tenant, 'all'),
             openrisk.dashboard_matrix(tenant), openrisk.dashboard_timeline(tenant),
             openrisk.connector_list(), openrisk.connector_get(t.connector()),
             openrisk.app_get(tenant, app),
-            openrisk.cache_put('report:' || tenant || ':summary', '{}', '1 hour');
+            openrisk.cache_put(openrisk._kp_report(tenant) || 'summary', '{}', '1 hour');
 END
 $$;
 
@@ -191,7 +197,7 @@ SELECT ok((SELECT available FROM openrisk.cache_stats), 'the shared cache is ava
 -- The tools can fail: a value put under a key is seen by t.gone, and the
 -- uncached path does not read a planted wrong value.
 SELECT t.tenant('helpers') AS h \gset
-SELECT ok(openrisk.cache_put('dashboard:stats:' || :'h' || ':month', '{"planted": true}'), 'a value can be planted under an endpoint key');
+SELECT ok(openrisk.cache_put(openrisk._key_dashboard_stats(:'h', 'month'), '{"planted": true}'), 'a value can be planted under an endpoint key');
 SELECT is((openrisk.dashboard_stats_meta(:'h')).value, '{"planted": true}',
           'a planted entry is served by the cached path (so a stale entry would be seen)');
 SELECT isnt((t.uncached(format('SELECT * FROM openrisk.dashboard_stats_meta(%L)', :'h'))).value, '{"planted": true}',
@@ -200,6 +206,6 @@ SELECT ok('dashboard_stats' <> ALL (t.gone(:'h', gen_random_uuid(), gen_random_u
           't.gone does not list a key that is cached');
 SELECT ok('dashboard_matrix' = ANY (t.gone(:'h', gen_random_uuid(), gen_random_uuid(), gen_random_uuid())),
           't.gone lists a key that is not cached');
-SELECT ok(openrisk.cache_invalidate('dashboard:stats:' || :'h' || ':*') >= 0, 'the planted value is dropped again');
+SELECT ok(openrisk.cache_invalidate(openrisk._family(openrisk._kp_dashboard_stats(:'h'))) >= 0, 'the planted value is dropped again');
 
 SELECT * FROM finish();

@@ -1,16 +1,18 @@
--- test/pgtap/34_invalidation_matrix.sql -- the invalidation matrix of
--- issue 3, row by row: after each committed write, exactly the expected
--- keys of tenant A are gone, and every key of tenant B is still cached.
--- A rolled-back write drops nothing.
+-- test/pgtap/34_invalidation_matrix.sql -- the invalidation matrix, row
+-- by row (docs/CACHING.md): after each committed write, exactly the
+-- expected keys of tenant A are gone -- no fewer (stale answers) and no
+-- more (wasted misses) -- and every key of tenant B is still cached.  A
+-- rolled-back write drops nothing.
 --
 -- Keys checked per tenant (t.keys): risk_list, risk_get (the written
--- risk), risk_get_other (another risk), risk_search, risk_matrix,
--- dashboard_stats / _matrix / _timeline, connector_list, connector_get,
--- app_get, report (planted: no endpoint of this issue produces it).
+-- risk), risk_get_other (another risk), risk_search, risk_matrix (all),
+-- risk_matrix_month, dashboard_stats (month), dashboard_stats_all,
+-- dashboard_matrix, dashboard_timeline (30 days), connector_list,
+-- connector_get, app_get, report (planted: no endpoint produces it).
 
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(2 * 12 + 2);
+SELECT plan(30);
 
 SELECT t.tenant('matrix A') AS a \gset
 SELECT t.tenant('matrix B') AS b \gset
@@ -34,60 +36,94 @@ SELECT openrisk.risk_update(:'a', :'ra', format('{"asset_ids": ["%s"]}', :'asset
 SELECT is(:gone_a, '{}', 'warm-up: every key of tenant A is cached');
 SELECT is(:gone_b, '{}', 'warm-up: every key of tenant B is cached');
 
--- insert risk -> the tenant's risk:list, risk:search, risk:matrix, dashboard:*
+-- insert risk -> lists and searches; every dashboard / matrix window
+-- containing today (through the aggregates); the timeline (a CREATE event)
 SELECT openrisk.risk_create(:'a', '{"title": "new one", "impact": 1, "probability": 1}') IS NOT NULL AS x \gset
-SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_timeline', 'risk_list', 'risk_matrix', 'risk_search'],
-          'insert risk: A loses its lists, search, matrix and dashboards, nothing else');
+SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline',
+                         'risk_list', 'risk_matrix', 'risk_matrix_month', 'risk_search'],
+          'insert risk: A loses its lists, search, matrices and dashboards, nothing else');
 SELECT is(:gone_b, '{}', 'insert risk: tenant B untouched');
 
--- update risk -> also risk:id:<tenant>:<id>
+-- a change no figure depends on (title) -> lists, search and the risk only
 :warm \gset
 SELECT openrisk.risk_update(:'a', :'ra', '{"title": "updated"}') IS NOT NULL AS x \gset
-SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_timeline', 'risk_get', 'risk_list', 'risk_matrix', 'risk_search'],
-          'update risk: also its own risk:id key, not another risk''s');
+SELECT is(:gone_a, ARRAY['risk_get', 'risk_list', 'risk_search'],
+          'title update: lists, search and its own key; no dashboard or matrix, no other risk');
 SELECT is(:gone_b, '{}', 'update risk: tenant B untouched');
 
--- mitigation change -> the risk it touches and the tenant's dashboards
+-- description-only PATCH -> the same, still no dashboard
+:warm \gset
+SELECT openrisk.risk_update(:'a', :'ra', '{"description": "only this"}') IS NOT NULL AS x \gset
+SELECT is(:gone_a, ARRAY['risk_get', 'risk_list', 'risk_search'],
+          'description-only PATCH: no matrix, no dashboard counter, no timeline');
+
+-- status change to MITIGATED -> stats windows and the timeline (one more
+-- mitigated, one less open), not the matrices (cells unchanged)
+:warm \gset
+SELECT openrisk.risk_update(:'a', :'ra', '{"status": "MITIGATED"}') IS NOT NULL AS x \gset
+SELECT is(:gone_a, ARRAY['dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'risk_get', 'risk_list', 'risk_search'],
+          'status change: stats and timeline, lists, its key; matrices kept');
+
+-- mitigation insert -> the risk it belongs to and the stats of its windows
+-- (mitigation counts); no list (nothing listed changed), no matrix
 :warm \gset
 INSERT INTO openrisk.mitigations (risk_id, tenant_id, title) VALUES (:'ra', :'a', 'fix');
-SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_timeline', 'risk_get'],
-          'mitigation insert: the risk it belongs to and the dashboards');
+SELECT is(:gone_a, ARRAY['dashboard_stats', 'dashboard_stats_all', 'risk_get'],
+          'mitigation insert: the risk it belongs to and the stats');
 SELECT is(:gone_b, '{}', 'mitigation insert: tenant B untouched');
 
--- asset rename (no score change) -> linked risks and dashboards
+-- mitigation completed -> the same
+:warm \gset
+UPDATE openrisk.mitigations SET status = 'DONE' WHERE risk_id = :'ra';
+SELECT is(:gone_a, ARRAY['dashboard_stats', 'dashboard_stats_all', 'risk_get'],
+          'mitigation done: the risk and the stats (completion)');
+
+-- asset rename (no score change) -> the risks that show it
 :warm \gset
 UPDATE openrisk.assets SET name = 'fixture-db-renamed' WHERE id = :'asset_high';
-SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_timeline', 'risk_get'],
-          'asset rename: the risks linked to it and the dashboards');
+SELECT is(:gone_a, ARRAY['risk_get'], 'asset rename: only the risks linked to it');
 SELECT is(:gone_b, '{}', 'asset rename: tenant B untouched');
 
--- asset criticality change -> score changes -> like an update of the risk
+-- asset criticality change -> score changes: lists, the stats, the heat
+-- map's average scores, the timeline; the count matrices keep their counts
 :warm \gset
 UPDATE openrisk.assets SET criticality = 'LOW' WHERE id = :'asset_high';
-SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_timeline', 'risk_get', 'risk_list', 'risk_matrix', 'risk_search'],
-          'asset criticality change: the re-scored risk, lists, search, matrix, dashboards');
+SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline',
+                         'risk_get', 'risk_list', 'risk_search'],
+          'asset criticality change: the re-scored risk, lists, search, scores; counts kept');
 SELECT is(:gone_b, '{}', 'asset criticality change: tenant B untouched');
 
 -- risk_asset link without score change (MEDIUM = factor 1 on an unlinked risk)
 :warm \gset
 INSERT INTO openrisk.risk_assets (risk_id, asset_id, tenant_id) VALUES (:'ra2', :'asset_medium', :'a');
-SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_timeline', 'risk_get_other'],
-          'link of a factor-1 asset: that risk and the dashboards (score unchanged, lists kept)');
+SELECT is(:gone_a, ARRAY['risk_get_other'],
+          'link of a factor-1 asset: only that risk (score unchanged)');
 SELECT is(:gone_b, '{}', 'risk_asset link: tenant B untouched');
+
+-- a change to a risk created long before every recent window: the 'all'
+-- figures only, not the month's
+INSERT INTO openrisk.risks (tenant_id, title, impact, probability, created_at, updated_at)
+VALUES (:'a', 'old risk', 2, 2, now() - interval '400 days', now() - interval '400 days') RETURNING id AS old_risk \gset
+:warm \gset
+UPDATE openrisk.risks SET impact = 4 WHERE id = :'old_risk';
+SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats_all', 'dashboard_timeline', 'risk_list', 'risk_matrix', 'risk_search'],
+          'update of a risk created 400 days ago: the all-time figures, not the month''s');
 
 -- soft delete -> also report:* of the tenant
 :warm \gset
 SELECT openrisk.risk_delete(:'a', :'ra') AS x \gset
-SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_timeline', 'report', 'risk_get', 'risk_list', 'risk_matrix', 'risk_search'],
-          'soft delete: also the tenant''s reports');
+SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'report',
+                         'risk_get', 'risk_list', 'risk_matrix', 'risk_matrix_month', 'risk_search'],
+          'soft delete: everything it was counted in, and the tenant''s reports');
 SELECT is(:gone_b, '{}', 'soft delete: tenant B untouched');
 
 -- hard delete (plain SQL) -> same as soft delete
 SELECT t.warm(:'a', :'ra2', :'ra2', :'appa') AS warmed_a, t.warm(:'b', :'rb', :'rb2', :'appb') AS warmed_b \gset
 DELETE FROM openrisk.risks WHERE id = :'ra2';
 SELECT is(t.gone(:'a', :'ra2', :'ra2', :'appa'),
-          ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_timeline', 'report', 'risk_get', 'risk_get_other', 'risk_list', 'risk_matrix', 'risk_search'],
-          'hard delete: the risk, lists, search, matrix, dashboards, reports');
+          ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'report',
+                'risk_get', 'risk_get_other', 'risk_list', 'risk_matrix', 'risk_matrix_month', 'risk_search'],
+          'hard delete: the risk, lists, search, matrices, dashboards, reports');
 SELECT is(:gone_b, '{}', 'hard delete: tenant B untouched');
 
 -- connector change -> connector:* (global), nothing tenant-scoped

@@ -47,11 +47,12 @@ SELECT is(cardinality(t.notifications('listener', 1, 1)), 0, 'a rolled-back writ
 SELECT openrisk.dashboard_stats(:'a') IS NOT NULL AS x \gset
 SELECT is(cardinality(t.notifications('listener', 1, 0.5)), 0, 'reads send no notification');
 
--- A connector change names connector:*.
+-- A connector change names both connector families.
 UPDATE openrisk.connectors SET rating = 2 WHERE id = t.connector();
 SELECT t.notifications('listener', 1, 5) AS got \gset
 SELECT is(cardinality(:'got'::text[]), 1, 'a catalogue change sends one notification');
-SELECT ok((:'got'::text[])[1]::jsonb -> 'patterns' ? 'connector:*', 'naming connector:*');
+SELECT ok((:'got'::text[])[1]::jsonb -> 'patterns' ?& ARRAY['connector:list:*', 'connector:id:*'],
+          'naming connector:list:* and connector:id:*');
 
 SELECT dblink_disconnect('listener') AS disconnected \gset
 SELECT * FROM finish();

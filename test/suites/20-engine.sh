@@ -86,7 +86,7 @@ fi
 
 if start_small ""; then
 	warn=$(small -d postgres -q -c "DROP DATABASE IF EXISTS np" -c "CREATE DATABASE np" 2>&1 &&
-		small -d np -q -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION openrisk" 2>&1)
+		small -d np -q -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION openrisk CASCADE" 2>&1)
 	check "CREATE EXTENSION without preloading warns once, saying how to enable it" \
 		bash -c '[ "$(echo "$1" | grep -c "WARNING:  openrisk: the shared cache is not available")" = 1 ] && echo "$1" | grep -q "shared_preload_libraries"' _ "$warn"
 	PGTAP_PSQL_OPTS="-h $small_dir -p $small_port" run_pgtap np test/pgtap/26_engine_not_preloaded.sql

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test/suites/30-openrisk-sql.sh -- issue 3: OpenRisk's tables, endpoint
-# functions and invalidation triggers, proven with pgTAP.
+# test/suites/30-openrisk-sql.sh -- OpenRisk's tables, endpoint functions,
+# aggregates and invalidation triggers, proven with pgTAP and a randomized
+# property test (test/reliability/aggregates_property.py).
 #
 # Runs test/pgtap/3*_*.sql with pg_prove, in name order, against one fresh
 # database with the extension (30_helpers.sql installs the shared fixtures
@@ -26,6 +27,20 @@ SUITE_FAILED=$((SUITE_FAILED + $(echo "$out" | grep -cE '^not ok [0-9]+')))
 if [ $rc != 0 ] && ! echo "$out" | grep -qE '^not ok [0-9]+'; then
 	fail "pg_prove failed without a failing assertion (a file died or missed its plan)"
 fi
+
+# The aggregates under long random sequences of writes, rollbacks and
+# savepoints (>= 1000 operations per seed), and the same with the UPDATE
+# aggregate trigger switched off, which must be caught.
+prop() { # prop ARGS...: every TAP line counts
+	local out
+	out=$(timeout 600 /usr/bin/python3 test/reliability/aggregates_property.py --dsn "dbname=$db" "$@" 2>&1)
+	echo "$out" | grep -vE '^ok '
+	SUITE_PASSED=$((SUITE_PASSED + $(echo "$out" | grep -cE '^ok ')))
+	SUITE_FAILED=$((SUITE_FAILED + $(echo "$out" | grep -cE '^not ok ')))
+	echo "$out" | grep -qE '^(not )?ok ' || fail "aggregates_property.py $* printed no result"
+}
+prop --seeds 1,2,3 --ops 1000
+prop --seeds 99 --ops 300 --sabotage --expect-failure
 
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
 finish openrisk-sql

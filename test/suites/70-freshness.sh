@@ -44,7 +44,7 @@ run "poisoned cache (HTTP): the checker reports stale reads" --mode http --reads
 # ... and so must a missing invalidation, in a scratch database only.
 scratch=openrisk_fresh_broken
 if psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $scratch" -c "CREATE DATABASE $scratch" >/dev/null 2>&1 &&
-	psql -X -q -d $scratch -c "CREATE EXTENSION openrisk" >/dev/null 2>&1; then
+	psql -X -q -d $scratch -c "CREATE EXTENSION openrisk CASCADE" >/dev/null 2>&1; then
 	run "update invalidation trigger disabled: the checker reports stale reads" \
 		--mode sql --reads 5000 --db $scratch --sabotage no-invalidation --expect-stale
 	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $scratch" >/dev/null 2>&1

@@ -1,0 +1,187 @@
+-- sql/16_keys.sql -- every cache key and invalidation pattern, written once.
+--
+-- Why this file exists: a cached answer is only correct if the write that
+-- changes it drops its key, and the two are written by different code (the
+-- endpoints build keys, the triggers build patterns, an admin API checks
+-- patterns).  Spelling the key format in each of them lets them drift
+-- apart silently: a renamed segment and the triggers drop nothing.  Here
+-- each key family has ONE prefix function; the endpoints' keys and the
+-- triggers' patterns are both derived from it.
+--
+-- Shape: <namespace>:<kind>:<scope>:<parameters...>.  <scope> is the tenant
+-- for tenant data (never omitted, so one tenant's pattern can never match
+-- another's keys), absent for the global connector catalogue.  The
+-- namespace (first segment) picks the engine's default TTL
+-- (openrisk.ttl_<namespace>).  Parameters are normalised before they get
+-- here: enums case-folded, free text as md5 (_key_text), '-' for "none".
+--
+--   family                 prefix                       parameters
+--   risk list              risk:list:<t>:               sort:dir:severity:status:q:page|after:size
+--   risk detail            risk:id:<t>:                 <risk id>
+--   risk search            risk:search:<t>:             q:page:size
+--   risk matrix            risk:matrix:<t>:             <period>
+--   dashboard stats        dashboard:stats:<t>:         <period>
+--   dashboard matrix       dashboard:matrix:<t>:        all
+--   dashboard timeline     dashboard:timeline:<t>:      <days>
+--   reports (reserved)     report:all:<t>:              ...
+--   connector list         connector:list:              category:status:page:size
+--   connector detail       connector:id:                <connector id>
+--   installed app          app:id:<t>:                  <app id>
+--
+-- Every pattern is a prefix ending in ':*' or an exact key, which the
+-- engine resolves in O(1).
+
+CREATE FUNCTION openrisk._kp(namespace text, kind text, scope uuid)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT namespace || ':' || kind || ':' || coalesce(scope::text || ':', '') $$;
+
+-- The family prefixes.
+CREATE FUNCTION openrisk._kp_risk_list(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp('risk', 'list', tenant) $$;
+CREATE FUNCTION openrisk._kp_risk_id(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp('risk', 'id', tenant) $$;
+CREATE FUNCTION openrisk._kp_risk_search(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp('risk', 'search', tenant) $$;
+CREATE FUNCTION openrisk._kp_risk_matrix(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp('risk', 'matrix', tenant) $$;
+CREATE FUNCTION openrisk._kp_dashboard_stats(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp('dashboard', 'stats', tenant) $$;
+CREATE FUNCTION openrisk._kp_dashboard_matrix(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp('dashboard', 'matrix', tenant) $$;
+CREATE FUNCTION openrisk._kp_dashboard_timeline(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp('dashboard', 'timeline', tenant) $$;
+CREATE FUNCTION openrisk._kp_report(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp('report', 'all', tenant) $$;
+CREATE FUNCTION openrisk._kp_connector_list() RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp('connector', 'list', NULL) $$;
+CREATE FUNCTION openrisk._kp_connector_id() RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp('connector', 'id', NULL) $$;
+CREATE FUNCTION openrisk._kp_app_id(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp('app', 'id', tenant) $$;
+
+-- Every prefix of a tenant's data: what a tenant-scoped caller may
+-- invalidate (openrisk.cache_invalidate_tenant).
+CREATE FUNCTION openrisk._tenant_key_prefixes(tenant uuid)
+RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT ARRAY[openrisk._kp_risk_list(tenant), openrisk._kp_risk_id(tenant),
+                 openrisk._kp_risk_search(tenant), openrisk._kp_risk_matrix(tenant),
+                 openrisk._kp_dashboard_stats(tenant), openrisk._kp_dashboard_matrix(tenant),
+                 openrisk._kp_dashboard_timeline(tenant), openrisk._kp_report(tenant),
+                 openrisk._kp_app_id(tenant)]
+$$;
+
+-- A pattern covering a whole family.
+CREATE FUNCTION openrisk._family(prefix text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT prefix || '*' $$;
+
+-- Free text in a key: its md5, so ':' or '*' typed by a user can never
+-- change the shape of a key or turn it into a pattern.  '-' stands for
+-- "no value" (md5 never produces it).
+CREATE FUNCTION openrisk._key_text(value text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT CASE WHEN value IS NULL THEN '-' ELSE md5(value) END $$;
+
+-- The keys, one per endpoint.  Arguments arrive normalised.
+CREATE FUNCTION openrisk._key_risk_list(tenant uuid, sort_by text, sort_dir text, severity text,
+                                        status text, q text, page integer, page_size integer,
+                                        after text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT openrisk._kp_risk_list(tenant) ||
+           concat_ws(':', sort_by, sort_dir, coalesce(severity, '-'), coalesce(status, '-'),
+                     openrisk._key_text(q),
+                     CASE WHEN after IS NULL THEN page::text ELSE 'after-' || md5(after) END,
+                     page_size)
+$$;
+
+CREATE FUNCTION openrisk._key_risk_id(tenant uuid, id uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_risk_id(tenant) || id $$;
+
+CREATE FUNCTION openrisk._key_risk_search(tenant uuid, q text, page integer, page_size integer)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_risk_search(tenant) || concat_ws(':', openrisk._key_text(q), page, page_size) $$;
+
+CREATE FUNCTION openrisk._key_risk_matrix(tenant uuid, period text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_risk_matrix(tenant) || period $$;
+
+CREATE FUNCTION openrisk._key_dashboard_stats(tenant uuid, period text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_dashboard_stats(tenant) || period $$;
+
+CREATE FUNCTION openrisk._key_dashboard_matrix(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_dashboard_matrix(tenant) || 'all' $$;
+
+CREATE FUNCTION openrisk._key_dashboard_timeline(tenant uuid, days integer) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_dashboard_timeline(tenant) || days $$;
+
+CREATE FUNCTION openrisk._key_connector_list(category text, status text, page integer, page_size integer)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT openrisk._kp_connector_list() ||
+           concat_ws(':', openrisk._key_text(category), coalesce(status, '-'), page, page_size)
+$$;
+
+CREATE FUNCTION openrisk._key_connector_id(id uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_connector_id() || id $$;
+
+CREATE FUNCTION openrisk._key_app_id(tenant uuid, id uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_app_id(tenant) || id $$;
+
+-- The longest a cached answer of a namespace can have lived: its TTL
+-- setting, plus a day of slack for entries stored before the setting was
+-- lowered (after lowering a TTL by more than a day, drop the namespace
+-- with cache_invalidate('<namespace>:*')).  Used to decide whether a
+-- change is old enough to be outside every cached period window.
+CREATE FUNCTION openrisk._max_entry_age(namespace text)
+RETURNS interval LANGUAGE sql STABLE
+AS $$ SELECT current_setting('openrisk.ttl_' || namespace)::interval + interval '1 day' $$;
+
+-- Queue a set of patterns for invalidation at commit (deduplicated by the
+-- engine).
+CREATE FUNCTION openrisk._invalidate(patterns text[])
+RETURNS void LANGUAGE sql
+AS $$ SELECT openrisk.cache_invalidate(p) FROM unnest(patterns) p $$;
+
+-- Invalidation by a tenant-scoped caller (the gateway's admin endpoint):
+-- the pattern must lie inside one of that tenant's key families -- an
+-- exact key, or a prefix of it ending in ':*' -- so no pattern can reach
+-- another tenant's keys or the global catalogue.  Returns how many entries
+-- it covers now; takes effect at commit.
+CREATE FUNCTION openrisk.cache_invalidate_tenant(tenant uuid, pattern text)
+RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = openrisk, pg_catalog, pg_temp
+AS $$
+DECLARE
+    stem text;
+BEGIN
+    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._require(nullif(pattern, ''), 'pattern');
+    IF length(pattern) > 400 OR pattern ~ '[[:cntrl:]]' THEN
+        PERFORM openrisk._bad_parameter('pattern must be at most 400 printable characters');
+    END IF;
+    -- A '*' may only end the pattern, right after a ':' (an O(1) prefix).
+    stem := CASE WHEN pattern LIKE '%*' THEN left(pattern, -1) ELSE pattern END;
+    IF strpos(stem, '*') > 0 OR (pattern LIKE '%*' AND stem NOT LIKE '%:')
+       OR NOT EXISTS (SELECT 1 FROM unnest(openrisk._tenant_key_prefixes(tenant)) p
+                       WHERE starts_with(stem, p)) THEN
+        PERFORM openrisk._bad_parameter(
+            'pattern must name your own tenant''s keys: an exact key or a prefix ending in ":*"',
+            format('e.g. %s', openrisk._family(openrisk._kp_risk_list(tenant))));
+    END IF;
+    RETURN openrisk.cache_invalidate(pattern);
+END
+$$;
+
+REVOKE ALL ON FUNCTION openrisk._kp(text, text, uuid), openrisk._kp_risk_list(uuid),
+    openrisk._kp_risk_id(uuid), openrisk._kp_risk_search(uuid), openrisk._kp_risk_matrix(uuid),
+    openrisk._kp_dashboard_stats(uuid), openrisk._kp_dashboard_matrix(uuid),
+    openrisk._kp_dashboard_timeline(uuid), openrisk._kp_report(uuid), openrisk._kp_connector_list(),
+    openrisk._kp_connector_id(), openrisk._kp_app_id(uuid), openrisk._tenant_key_prefixes(uuid),
+    openrisk._family(text), openrisk._key_text(text),
+    openrisk._key_risk_list(uuid, text, text, text, text, text, integer, integer, text),
+    openrisk._key_risk_id(uuid, uuid), openrisk._key_risk_search(uuid, text, integer, integer),
+    openrisk._key_risk_matrix(uuid, text), openrisk._key_dashboard_stats(uuid, text),
+    openrisk._key_dashboard_matrix(uuid), openrisk._key_dashboard_timeline(uuid, integer),
+    openrisk._key_connector_list(text, text, integer, integer), openrisk._key_connector_id(uuid),
+    openrisk._key_app_id(uuid, uuid), openrisk._max_entry_age(text), openrisk._invalidate(text[]),
+    openrisk.cache_invalidate_tenant(uuid, text) FROM PUBLIC;
