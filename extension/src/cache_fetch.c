@@ -15,6 +15,13 @@
  * ordering is what lets or_store() refuse a value computed from a snapshot
  * older than a committed invalidation.
  *
+ * A miss takes its read view (cache.h) before it claims or waits.  A
+ * request that waited for the owner's fill is judged by that view, so it
+ * is answered by the owner's value even when a write that committed during
+ * the wait made the value unstorable: the owner then keeps it as a
+ * handoff entry for exactly those waiters.  Requests that start after the
+ * write (their view sees its generation) recompute.
+ *
  * Query plans are prepared once per backend per (query text, argument
  * types) and kept, so a miss costs one plan execution, not a parse.
  *
@@ -164,6 +171,25 @@ or_ttl_arg(FunctionCallInfo fcinfo, int argno, const char *key, int keylen)
 }
 
 /*
+ * Publish a computed value.  When the race check refuses it and requests
+ * are queued on our claim, keep it for them as a handoff entry: each of
+ * them took its read view before waiting, and that view admits the value
+ * only if the write that made it unstorable overlapped the request.
+ */
+static void
+publish(const KeyInfo *ki, const text *value, uint64 etag, int64 ttl,
+		uint64 stamp, bool owner)
+{
+	const char *v = VARDATA_ANY(value);
+	int			len = VARSIZE_ANY_EXHDR(value);
+	TimestampTz expires_at = GetCurrentTimestamp() + ttl * USECS_PER_SEC;
+
+	if (or_store(ki, v, len, expires_at, stamp, etag, false) == STORE_RACE &&
+		owner && or_key_has_waiters(ki->hash))
+		(void) or_store(ki, v, len, expires_at, stamp, etag, true);
+}
+
+/*
  * The whole cache-or-compute protocol; see the file header.  Fills *out.
  */
 static void
@@ -202,21 +228,28 @@ fetch(FunctionCallInfo fcinfo, FetchOutcome *out)
 	usable = or_cache_lookup_allowed(&ki);
 	if (usable)
 	{
-		LookupResult r = or_lookup(&ki, &out->value, &out->etag, NULL);
+		LookupResult r = or_lookup(&ki, NULL, &out->value, &out->etag, NULL);
 
 		if (r == LOOKUP_MISS)
 		{
+			ReadView	view;
+
 			/*
-			 * Claim, then look again: the previous owner may have stored the
-			 * value between our miss and our claim (or while we waited).
+			 * Take the view, claim, then look again through the view: the
+			 * previous owner may have stored the value between our miss and
+			 * our claim, or while we waited -- or kept it for us as a
+			 * handoff entry because a write committed meanwhile.
 			 */
+			or_read_view(&ki, &view);
 			owner = or_key_claim_or_wait(ki.hash) == KEY_OWNER;
-			r = or_lookup(&ki, &out->value, &out->etag, NULL);
+			r = or_lookup(&ki, &view, &out->value, &out->etag, NULL);
 			if (r == LOOKUP_HIT && owner)
 			{
 				or_key_release(ki.hash);
 				owner = false;
 			}
+			else if (r != LOOKUP_HIT && !owner)
+				or_count(stampede_recomputes);
 		}
 		if (r == LOOKUP_HIT)
 		{
@@ -236,9 +269,7 @@ fetch(FunctionCallInfo fcinfo, FetchOutcome *out)
 	{
 		out->etag = or_value_etag(VARDATA_ANY(out->value), VARSIZE_ANY_EXHDR(out->value));
 		if (usable && fill)
-			(void) or_store(&ki, VARDATA_ANY(out->value), VARSIZE_ANY_EXHDR(out->value),
-							GetCurrentTimestamp() + ttl * USECS_PER_SEC,
-							stamp, out->etag);
+			publish(&ki, out->value, out->etag, ttl, stamp, owner);
 	}
 	/*
 	 * Released after the store, so waiters wake up to a hit.  If the query

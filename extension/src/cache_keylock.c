@@ -21,6 +21,11 @@
  * internal subtransaction with lock_timeout set, so a timeout (or a
  * deadlock) is caught and the waiter simply computes the value itself.
  *
+ * The owner asks the lock manager whether anyone is queued behind it
+ * (or_key_has_waiters) to decide whether a fill the race check refused is
+ * still worth keeping for them as a handoff entry.  A request that starts
+ * waiting after that question simply computes for itself.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -101,6 +106,19 @@ or_key_claim_or_wait(uint64 key_hash)
 	wait_for_owner(&tag);
 	or_count(stampede_waits);
 	return KEY_WAITED;
+}
+
+/*
+ * Is any request waiting for our claim on key_hash?  Only for the owner:
+ * LockHasWaiters() looks at the lock we hold.
+ */
+bool
+or_key_has_waiters(uint64 key_hash)
+{
+	LOCKTAG		tag;
+
+	keylock_tag(&tag, key_hash);
+	return LockHasWaiters(&tag, ExclusiveLock, false);
 }
 
 /* Release an ownership taken by or_key_claim_or_wait(). */
