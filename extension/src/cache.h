@@ -217,7 +217,10 @@ typedef enum LookupResult
 {
 	LOOKUP_HIT,
 	LOOKUP_MISS,
-	LOOKUP_FENCED				/* an invalidation is committing: bypass */
+	LOOKUP_FENCED,				/* an invalidation is committing: bypass */
+	LOOKUP_STALE				/* with a view only: an entry is there, but
+								 * neither the view nor the current state
+								 * admits it */
 } LookupResult;
 
 /*
@@ -245,6 +248,7 @@ typedef enum StoreResult
 } StoreResult;
 
 extern void or_read_view(const KeyInfo *ki, ReadView *view);
+extern bool or_await_unfenced(const KeyInfo *ki, int timeout_ms);
 extern LookupResult or_lookup(const KeyInfo *ki, const ReadView *view, text **value,
 							  uint64 *etag, TimestampTz *expires_at);
 extern StoreResult or_store(const KeyInfo *ki, const char *value, int vlen,
@@ -284,10 +288,12 @@ extern void or_notify_enqueue(const char *payload, int len);
 typedef enum KeyClaim
 {
 	KEY_OWNER,					/* we compute; or_key_release() when done */
-	KEY_WAITED					/* another backend computed (or we gave up) */
+	KEY_WAITED,					/* another backend finished computing */
+	KEY_GAVE_UP					/* the wait timed out or deadlocked */
 } KeyClaim;
 
-extern KeyClaim or_key_claim_or_wait(uint64 key_hash);
+extern KeyClaim or_key_claim_or_wait(uint64 key_hash, int timeout_ms);
+extern KeyClaim or_key_claim(uint64 key_hash, int timeout_ms);
 extern bool or_key_has_waiters(uint64 key_hash);
 extern void or_key_release(uint64 key_hash);
 

@@ -28,6 +28,8 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
 
 #include "cache.h"
 
@@ -91,6 +93,44 @@ or_entry_is_valid(const CacheEntry *e, TimestampTz now, bool *expired)
 	return or_stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp, 0);
 }
 
+/* Is a transaction committing an invalidation of one of the key's prefixes? */
+static bool
+key_fenced(const KeyInfo *ki)
+{
+	bool		fenced = pg_atomic_read_u32(&or_cache->glob_fence) != 0;
+	int			i;
+
+	for (i = 0; i < ki->nprefixes && !fenced; i++)
+		fenced = pg_atomic_read_u32(&or_slots[ki->prefix_slot[i]].fence) != 0;
+	return fenced;
+}
+
+/*
+ * Wait, at most timeout_ms, until no transaction is committing an
+ * invalidation of the key (its fences are down); true if they are.  A
+ * commit holds its fences from PRE_COMMIT until its generations are
+ * raised: typically the commit record's flush.  A value computed meanwhile
+ * can never be stored, and every miss in that window used to compute its
+ * own; cache_fetch's owner waits it out instead, so that it computes a
+ * storable value once for all the requests queued behind it.
+ */
+bool
+or_await_unfenced(const KeyInfo *ki, int timeout_ms)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+
+	while (key_fenced(ki))
+	{
+		if (GetCurrentTimestamp() >= deadline)
+			return false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return true;
+}
+
 /*
  * Take the ReadView of a key (see cache.h).  All fences are read before
  * any generation, with a barrier between: a commit raises its generations
@@ -102,12 +142,10 @@ or_entry_is_valid(const CacheEntry *e, TimestampTz now, bool *expired)
 void
 or_read_view(const KeyInfo *ki, ReadView *view)
 {
-	bool		fenced = pg_atomic_read_u32(&or_cache->glob_fence) != 0;
+	bool		fenced = key_fenced(ki);
 	uint64		gen;
 	int			i;
 
-	for (i = 0; i < ki->nprefixes; i++)
-		fenced |= pg_atomic_read_u32(&or_slots[ki->prefix_slot[i]].fence) != 0;
 	pg_memory_barrier();
 	gen = pg_atomic_read_u64(&or_cache->glob_gen);
 	for (i = 0; i < ki->nprefixes; i++)
@@ -293,8 +331,9 @@ reclaimable(const CacheEntry *e, TimestampTz now, bool *expired)
  * passes the ReadView it took before waiting; an unexpired entry that
  * view admits is then served even when the current state refuses it (a
  * handoff entry, or a stored value invalidated during the wait) and is
- * counted in 'handoffs'.  An entry found dead is removed on the way out,
- * unless it is a handoff entry that has not expired: see the file header.
+ * counted in 'handoffs'; any other entry found is LOOKUP_STALE for it.
+ * An entry found dead is removed on the way out, unless it is a handoff
+ * entry that has not expired: see the file header.
  */
 LookupResult
 or_lookup(const KeyInfo *ki, const ReadView *view, text **value, uint64 *etag,
@@ -323,10 +362,15 @@ or_lookup(const KeyInfo *ki, const ReadView *view, text **value, uint64 *etag,
 			result = LOOKUP_HIT;
 			or_count(handoffs);
 		}
-		else if (valid)
-			result = LOOKUP_FENCED;
 		else
-			dead = !e->handoff || expired;
+		{
+			if (valid)
+				result = LOOKUP_FENCED;
+			else
+				dead = !e->handoff || expired;
+			if (view != NULL)
+				result = LOOKUP_STALE;
+		}
 		if (result == LOOKUP_HIT)
 			copy_out(e, value, etag, expires_at);
 	}
