@@ -231,7 +231,13 @@ run_wrk() {
 		--postmaster-pid "$(head -1 "$PGDATA_DIR/postmaster.pid")" \
 		--out "$RUNS/$name.samples.jsonl" --max-seconds $((secs + 60)) &
 	SAMPLER_PID=$!
-	sleep 0.3
+	# wrk starts once the sampler has written its first sample: on a loaded
+	# machine its start-up can outlast a short run, and a sampler killed
+	# before it installed its SIGTERM handler leaves no samples at all.
+	for _ in $(seq 50); do
+		[ -s "$RUNS/$name.samples.jsonl" ] || ! kill -0 "$SAMPLER_PID" 2>/dev/null && break
+		sleep 0.1
+	done
 	(
 		trap 'kill $w 2>/dev/null' TERM
 		timeout $((secs + 30)) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s --latency \
