@@ -231,11 +231,11 @@ run_wrk() {
 		--postmaster-pid "$(head -1 "$PGDATA_DIR/postmaster.pid")" \
 		--out "$RUNS/$name.samples.jsonl" --max-seconds $((secs + 60)) &
 	SAMPLER_PID=$!
-	# wrk starts once the sampler has written its first sample: on a loaded
-	# machine its start-up can outlast a short run, and a sampler killed
-	# before it installed its SIGTERM handler leaves no samples at all.
-	for _ in $(seq 50); do
-		[ -s "$RUNS/$name.samples.jsonl" ] || ! kill -0 "$SAMPLER_PID" 2>/dev/null && break
+	# wrk starts once the sampler has taken its first sample (a busy
+	# machine can take seconds to start Python), so every run has samples
+	for _ in $(seq 100); do
+		[ -s "$RUNS/$name.samples.jsonl" ] && break
+		kill -0 "$SAMPLER_PID" 2>/dev/null || die "the sampler of $name exited before its first sample"
 		sleep 0.1
 	done
 	(
