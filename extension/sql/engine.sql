@@ -56,6 +56,7 @@ CREATE FUNCTION @extschema@.cache_stats(
     OUT evictions bigint, OUT expirations bigint, OUT invalidations bigint,
     OUT fills_rejected bigint, OUT too_large bigint, OUT stampede_waits bigint,
     OUT bypasses bigint, OUT store_failures bigint,
+    OUT handoffs bigint, OUT stampede_recomputes bigint,
     OUT entries bigint, OUT bytes_used bigint, OUT bytes_limit bigint,
     OUT max_entries bigint)
 RETURNS record AS 'MODULE_PATHNAME', 'openrisk_cache_stats'

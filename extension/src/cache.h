@@ -23,6 +23,11 @@
  * by a transaction that is committing an invalidation right now.  See
  * docs/ARCHITECTURE.md for the proof sketch and the commit-order diagram.
  *
+ * A request that waited for another backend's fill judges the entry it
+ * then finds by the state it saw when it started (its ReadView, below)
+ * rather than by the state after the wait: a value that a write committed
+ * during the wait made unstorable still answers it (a "handoff").
+ *
  * Copyright (c) 2026, the openrisk authors
  *
  *-------------------------------------------------------------------------
@@ -71,6 +76,9 @@ typedef struct CacheEntry
 	uint32		key_len;
 	uint32		value_len;
 	bool		in_use;			/* linked in a bucket chain */
+	bool		handoff;		/* a refused fill kept for its waiters only:
+								 * never served by a plain lookup, never
+								 * counted in its prefixes' 'live' */
 	uint8		nprefixes;
 	pg_atomic_uint32 referenced;	/* CLOCK bit, set by hits without locks */
 	uint32		prefix_slot[OR_MAX_PREFIXES];	/* slot index of each prefix */
@@ -101,6 +109,10 @@ typedef struct CacheCounters
 	pg_atomic_uint64 stampede_waits;
 	pg_atomic_uint64 bypasses;
 	pg_atomic_uint64 store_failures;
+	pg_atomic_uint64 handoffs;	/* waiters answered by their read view with a
+								 * value the current state no longer allows */
+	pg_atomic_uint64 stampede_recomputes;	/* waits that ended in computing
+											 * the value anyway */
 } CacheCounters;
 
 /* The fixed-size head of the segment. */
@@ -205,8 +217,27 @@ typedef enum LookupResult
 {
 	LOOKUP_HIT,
 	LOOKUP_MISS,
-	LOOKUP_FENCED				/* an invalidation is committing: bypass */
+	LOOKUP_FENCED,				/* an invalidation is committing: bypass */
+	LOOKUP_STALE				/* with a view only: an entry is there, but
+								 * neither the view nor the current state
+								 * admits it */
 } LookupResult;
+
+/*
+ * What a request saw of its key when it started: the highest generation
+ * over the key's prefix slots and the glob generation, and whether any of
+ * them (or the glob fence) was fenced.  An entry is admitted by the view
+ * iff !fenced && gen <= entry stamp (and it has not expired): every
+ * invalidation the entry's value misses then became visible after the
+ * view was taken, i.e. it overlapped the request, which may therefore be
+ * answered with either state.  Taken only by cache_fetch() before it
+ * waits for another backend's fill; plain lookups use the current state.
+ */
+typedef struct ReadView
+{
+	uint64		gen;
+	bool		fenced;
+} ReadView;
 
 typedef enum StoreResult
 {
@@ -216,10 +247,13 @@ typedef enum StoreResult
 	STORE_NO_SPACE
 } StoreResult;
 
-extern LookupResult or_lookup(const KeyInfo *ki, text **value, uint64 *etag,
-							  TimestampTz *expires_at);
+extern void or_read_view(const KeyInfo *ki, ReadView *view);
+extern bool or_await_unfenced(const KeyInfo *ki, int timeout_ms);
+extern LookupResult or_lookup(const KeyInfo *ki, const ReadView *view, text **value,
+							  uint64 *etag, TimestampTz *expires_at);
 extern StoreResult or_store(const KeyInfo *ki, const char *value, int vlen,
-							TimestampTz expires_at, uint64 stamp, uint64 etag);
+							TimestampTz expires_at, uint64 stamp, uint64 etag,
+							bool handoff);
 extern bool or_remove_key(const KeyInfo *ki);
 extern bool or_entry_is_valid(const CacheEntry *e, TimestampTz now, bool *expired);
 extern void or_unlink_entry(uint32 part, uint32 idx);
@@ -254,10 +288,13 @@ extern void or_notify_enqueue(const char *payload, int len);
 typedef enum KeyClaim
 {
 	KEY_OWNER,					/* we compute; or_key_release() when done */
-	KEY_WAITED					/* another backend computed (or we gave up) */
+	KEY_WAITED,					/* another backend finished computing */
+	KEY_GAVE_UP					/* the wait timed out or deadlocked */
 } KeyClaim;
 
-extern KeyClaim or_key_claim_or_wait(uint64 key_hash);
+extern KeyClaim or_key_claim_or_wait(uint64 key_hash, int timeout_ms);
+extern KeyClaim or_key_claim(uint64 key_hash, int timeout_ms);
+extern bool or_key_has_waiters(uint64 key_hash);
 extern void or_key_release(uint64 key_hash);
 
 #endif							/* OPENRISK_CACHE_H */

@@ -15,6 +15,19 @@
  * ordering is what lets or_store() refuse a value computed from a snapshot
  * older than a committed invalidation.
  *
+ * A key fenced by a commit in progress is a miss like any other, except
+ * that its owner waits (at most openrisk.stampede_timeout) for that commit
+ * to finish before it reads its stamp: a value computed inside the commit
+ * window could never be stored, so every request in it used to compute
+ * its own.
+ *
+ * A miss takes its read view (cache.h) before it claims or waits.  A
+ * request that waited for the owner's fill is judged by that view, so it
+ * is answered by the owner's value even when a write that committed during
+ * the wait made the value unstorable: the owner then keeps it as a
+ * handoff entry for exactly those waiters.  Requests that start after the
+ * write (their view sees its generation) recompute.
+ *
  * Query plans are prepared once per backend per (query text, argument
  * types) and kept, so a miss costs one plan execution, not a parse.
  *
@@ -164,6 +177,78 @@ or_ttl_arg(FunctionCallInfo fcinfo, int argno, const char *key, int keylen)
 }
 
 /*
+ * Publish a computed value.  When the race check refuses it and requests
+ * are queued on our claim, keep it for them as a handoff entry: each of
+ * them took its read view before waiting, and that view admits the value
+ * only if the write that made it unstorable overlapped the request.
+ */
+static void
+publish(const KeyInfo *ki, const text *value, uint64 etag, int64 ttl,
+		uint64 stamp, bool owner)
+{
+	const char *v = VARDATA_ANY(value);
+	int			len = VARSIZE_ANY_EXHDR(value);
+	TimestampTz expires_at = GetCurrentTimestamp() + ttl * USECS_PER_SEC;
+
+	if (or_store(ki, v, len, expires_at, stamp, etag, false) == STORE_RACE &&
+		owner && or_key_has_waiters(ki->hash))
+		(void) or_store(ki, v, len, expires_at, stamp, etag, true);
+}
+
+/* What is left of openrisk.stampede_timeout since 'start', in ms. */
+static int
+timeout_left(TimestampTz start)
+{
+	int64		spent = (GetCurrentTimestamp() - start) / 1000;
+
+	return (int) Max(or_stampede_timeout_ms - spent, 0);
+}
+
+/*
+ * After a plain lookup missed: claim the key, or wait for the backend that
+ * has it and look again through our read view (taken here, before any
+ * wait).  A waiter that finds the owner's value but may not use it -- it
+ * predates a write this request must see -- then queues to own the key
+ * rather than computing beside every other such waiter, so that the first
+ * of them computes for all.  An owner first waits out a commit in progress
+ * that invalidates the key, so that what it computes can be stored.  All
+ * of it within openrisk.stampede_timeout.  Returns whether *out holds a
+ * value found in the cache; *owner says whether we hold the key.
+ */
+static bool
+claim_or_find(const KeyInfo *ki, FetchOutcome *out, bool *owner)
+{
+	TimestampTz start = GetCurrentTimestamp();
+	ReadView	view;
+	KeyClaim	first;
+	KeyClaim	claim;
+	LookupResult r = LOOKUP_MISS;
+
+	or_read_view(ki, &view);
+	claim = first = or_key_claim_or_wait(ki->hash, or_stampede_timeout_ms);
+	if (claim == KEY_WAITED)
+	{
+		r = or_lookup(ki, &view, &out->value, &out->etag, NULL);
+		if (r == LOOKUP_STALE)
+			claim = or_key_claim(ki->hash, timeout_left(start));
+	}
+	*owner = claim == KEY_OWNER;
+	if (*owner)
+	{
+		(void) or_await_unfenced(ki, timeout_left(start));
+		r = or_lookup(ki, &view, &out->value, &out->etag, NULL);
+		if (r == LOOKUP_HIT)
+		{
+			or_key_release(ki->hash);
+			*owner = false;
+		}
+	}
+	if (r != LOOKUP_HIT && first != KEY_OWNER)
+		or_count(stampede_recomputes);
+	return r == LOOKUP_HIT;
+}
+
+/*
  * The whole cache-or-compute protocol; see the file header.  Fills *out.
  */
 static void
@@ -174,7 +259,6 @@ fetch(FunctionCallInfo fcinfo, FetchOutcome *out)
 	KeyInfo		ki;
 	int64		ttl;
 	bool		usable;
-	bool		fill = true;
 	bool		owner = false;
 	uint64		stamp = 0;
 	Datum	   *args = NULL;
@@ -202,32 +286,21 @@ fetch(FunctionCallInfo fcinfo, FetchOutcome *out)
 	usable = or_cache_lookup_allowed(&ki);
 	if (usable)
 	{
-		LookupResult r = or_lookup(&ki, &out->value, &out->etag, NULL);
-
-		if (r == LOOKUP_MISS)
-		{
-			/*
-			 * Claim, then look again: the previous owner may have stored the
-			 * value between our miss and our claim (or while we waited).
-			 */
-			owner = or_key_claim_or_wait(ki.hash) == KEY_OWNER;
-			r = or_lookup(&ki, &out->value, &out->etag, NULL);
-			if (r == LOOKUP_HIT && owner)
-			{
-				or_key_release(ki.hash);
-				owner = false;
-			}
-		}
-		if (r == LOOKUP_HIT)
+		/*
+		 * On a miss, the previous owner may have stored the value between
+		 * our miss and our claim, or while we waited -- or kept it for us as
+		 * a handoff entry because a write committed meanwhile.  A fenced key
+		 * (a commit invalidating it is in progress) is a miss like any other.
+		 */
+		if (or_lookup(&ki, NULL, &out->value, &out->etag, NULL) == LOOKUP_HIT ||
+			claim_or_find(&ki, out, &owner))
 		{
 			or_count(hits);
 			out->hit = true;
 			return;
 		}
 		or_count(misses);
-		fill = (r != LOOKUP_FENCED);
-		if (fill)
-			stamp = or_read_stamp();
+		stamp = or_read_stamp();
 	}
 
 	out->value = run_query(query, nargs, args, types, nulls);
@@ -235,10 +308,8 @@ fetch(FunctionCallInfo fcinfo, FetchOutcome *out)
 	if (out->value != NULL)
 	{
 		out->etag = or_value_etag(VARDATA_ANY(out->value), VARSIZE_ANY_EXHDR(out->value));
-		if (usable && fill)
-			(void) or_store(&ki, VARDATA_ANY(out->value), VARSIZE_ANY_EXHDR(out->value),
-							GetCurrentTimestamp() + ttl * USECS_PER_SEC,
-							stamp, out->etag);
+		if (usable)
+			publish(&ki, out->value, out->etag, ttl, stamp, owner);
 	}
 	/*
 	 * Released after the store, so waiters wake up to a hit.  If the query

@@ -17,9 +17,15 @@
  * detector instead of hanging; and the wait is visible in pg_locks and
  * pg_stat_activity, where operators (and isolationtester) can see it.
  *
- * The wait is bounded by openrisk.stampede_timeout: it runs inside an
- * internal subtransaction with lock_timeout set, so a timeout (or a
- * deadlock) is caught and the waiter simply computes the value itself.
+ * The wait is bounded (cache_fetch passes what is left of
+ * openrisk.stampede_timeout): it runs inside an internal subtransaction
+ * with lock_timeout set, so a timeout (or a deadlock) is caught and the
+ * waiter simply computes the value itself.
+ *
+ * The owner asks the lock manager whether anyone is queued behind it
+ * (or_key_has_waiters) to decide whether a fill the race check refused is
+ * still worth keeping for them as a handoff entry.  A request that starts
+ * waiting after that question simply computes for itself.
  *
  *-------------------------------------------------------------------------
  */
@@ -44,13 +50,16 @@ keylock_tag(LOCKTAG *tag, uint64 key_hash)
 }
 
 /*
- * Wait (bounded) for the current owner of key_hash to finish.  Any error
- * while waiting -- lock timeout, deadlock, cancel excepted -- ends the
- * wait; the caller then computes on its own.
+ * Wait, at most timeout_ms, for the key lock in 'mode'; false if we gave
+ * up.  Any error while waiting -- lock timeout, deadlock, cancel excepted
+ * -- ends the wait; the caller then computes on its own.  A ShareLock is
+ * only a way to wait for the owner and is released at once; an
+ * ExclusiveLock is kept (see adopt_claim).
  */
-static void
-wait_for_owner(const LOCKTAG *tag)
+static bool
+wait_for_lock(const LOCKTAG *tag, LOCKMODE mode, int timeout_ms)
 {
+	volatile bool finished = true;
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	int			saved_timeout = LockTimeout;
@@ -59,10 +68,11 @@ wait_for_owner(const LOCKTAG *tag)
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		LockTimeout = or_stampede_timeout_ms > 0 ? or_stampede_timeout_ms : 1;
-		(void) LockAcquire(tag, ShareLock, false, false);
+		LockTimeout = Max(timeout_ms, 1);
+		(void) LockAcquire(tag, mode, false, false);
 		LockTimeout = saved_timeout;
-		LockRelease(tag, ShareLock, false);
+		if (mode == ShareLock)
+			LockRelease(tag, mode, false);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -83,27 +93,83 @@ wait_for_owner(const LOCKTAG *tag)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
+		finished = false;
 	}
 	PG_END_TRY();
+	return finished;
 }
 
 /*
- * Claim key_hash for computing, or wait for the backend that has.
+ * The internal subtransaction's commit handed the claim it waited for to
+ * the enclosing (sub)transaction's resource owner; or_key_release() looks
+ * for it under CurrentResourceOwner, where a claim taken without waiting
+ * lives.  Take it once more there (a local count, the lock is ours) and
+ * drop the inherited one.
+ */
+static void
+adopt_claim(const LOCKTAG *tag)
+{
+	ResourceOwner mine = CurrentResourceOwner;
+
+	(void) LockAcquire(tag, ExclusiveLock, false, true);
+	CurrentResourceOwner = CurTransactionResourceOwner;
+	LockRelease(tag, ExclusiveLock, false);
+	CurrentResourceOwner = mine;
+}
+
+/*
+ * Claim key_hash for computing, or wait (at most timeout_ms) for the
+ * backend that has.
  */
 KeyClaim
-or_key_claim_or_wait(uint64 key_hash)
+or_key_claim_or_wait(uint64 key_hash, int timeout_ms)
+{
+	LOCKTAG		tag;
+	bool		finished;
+
+	keylock_tag(&tag, key_hash);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		return KEY_OWNER;
+	finished = wait_for_lock(&tag, ShareLock, timeout_ms);
+	or_count(stampede_waits);
+	return finished ? KEY_WAITED : KEY_GAVE_UP;
+}
+
+/*
+ * Claim key_hash for computing, queueing (at most timeout_ms) behind the
+ * backends that hold or want it: for a waiter whose owner's value turned
+ * out to predate a write it must see, so that such waiters recompute one
+ * after the other -- the first for all -- instead of side by side.  Not
+ * counted in stampede_waits again: that counts requests that waited.
+ */
+KeyClaim
+or_key_claim(uint64 key_hash, int timeout_ms)
 {
 	LOCKTAG		tag;
 
 	keylock_tag(&tag, key_hash);
 	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
 		return KEY_OWNER;
-	wait_for_owner(&tag);
-	or_count(stampede_waits);
-	return KEY_WAITED;
+	if (!wait_for_lock(&tag, ExclusiveLock, timeout_ms))
+		return KEY_GAVE_UP;
+	adopt_claim(&tag);
+	return KEY_OWNER;
 }
 
-/* Release an ownership taken by or_key_claim_or_wait(). */
+/*
+ * Is any request waiting for our claim on key_hash?  Only for the owner:
+ * LockHasWaiters() looks at the lock we hold.
+ */
+bool
+or_key_has_waiters(uint64 key_hash)
+{
+	LOCKTAG		tag;
+
+	keylock_tag(&tag, key_hash);
+	return LockHasWaiters(&tag, ExclusiveLock, false);
+}
+
+/* Release an ownership taken by or_key_claim_or_wait() or or_key_claim(). */
 void
 or_key_release(uint64 key_hash)
 {

@@ -114,6 +114,8 @@ initialise_segment(const Geometry *g)
 	pg_atomic_init_u64(&c->stampede_waits, 0);
 	pg_atomic_init_u64(&c->bypasses, 0);
 	pg_atomic_init_u64(&c->store_failures, 0);
+	pg_atomic_init_u64(&c->handoffs, 0);
+	pg_atomic_init_u64(&c->stampede_recomputes, 0);
 
 	or_cache->max_entries = g->max_entries;
 	or_cache->nbuckets = g->nbuckets;

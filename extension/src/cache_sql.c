@@ -78,7 +78,7 @@ get_one(text *key)
 	key_arg(key, &ki);
 	if (!or_cache_lookup_allowed(&ki))
 		return NULL;
-	if (or_lookup(&ki, &value, NULL, NULL) == LOOKUP_HIT)
+	if (or_lookup(&ki, NULL, &value, NULL, NULL) == LOOKUP_HIT)
 	{
 		or_count(hits);
 		return value;
@@ -104,7 +104,7 @@ put_one(text *key, const char *value, int vlen, int64 ttl_secs, bool have_stamp,
 	if (!have_stamp && !or_recall_miss_stamp(ki.hash, &stamp))
 		stamp = or_read_stamp();
 	return or_store(&ki, value, vlen, GetCurrentTimestamp() + ttl_secs * USECS_PER_SEC,
-					stamp, or_value_etag(value, vlen)) == STORE_OK;
+					stamp, or_value_etag(value, vlen), false) == STORE_OK;
 }
 
 PG_FUNCTION_INFO_V1(openrisk_cache_get);
@@ -263,7 +263,7 @@ openrisk_cache_invalidate(PG_FUNCTION_ARGS)
 		KeyInfo		ki;
 
 		or_key_analyze(pattern, len, &ki);
-		covered = or_lookup(&ki, NULL, NULL, NULL) != LOOKUP_MISS ? 1 : 0;
+		covered = or_lookup(&ki, NULL, NULL, NULL, NULL) != LOOKUP_MISS ? 1 : 0;
 	}
 	else if (kind == PATTERN_PREFIX)
 		covered = pg_atomic_read_u32(&or_slots[slot].live);
@@ -283,7 +283,7 @@ openrisk_cache_ttl(PG_FUNCTION_ARGS)
 
 	key_arg(PG_GETARG_TEXT_PP(0), &ki);
 	if (!or_cache_available() ||
-		or_lookup(&ki, NULL, NULL, &expires_at) != LOOKUP_HIT)
+		or_lookup(&ki, NULL, NULL, NULL, &expires_at) != LOOKUP_HIT)
 		PG_RETURN_NULL();
 	usecs = expires_at - GetCurrentTimestamp();
 	left = (Interval *) palloc0(sizeof(Interval));
@@ -314,8 +314,8 @@ Datum
 openrisk_cache_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[17];
-	bool		nulls[17];
+	Datum		values[19];
+	bool		nulls[19];
 	int			i = 0;
 	bool		avail = or_cache_available();
 
@@ -328,7 +328,7 @@ openrisk_cache_stats(PG_FUNCTION_ARGS)
 	values[i++] = BoolGetDatum(avail && or_cache_enabled);
 	if (!avail)
 	{
-		for (; i < 17; i++)
+		for (; i < 19; i++)
 			values[i] = Int64GetDatum(0);
 	}
 	else
@@ -347,6 +347,8 @@ openrisk_cache_stats(PG_FUNCTION_ARGS)
 		C(stampede_waits);
 		C(bypasses);
 		C(store_failures);
+		C(handoffs);
+		C(stampede_recomputes);
 #undef C
 		LWLockAcquire(OR_ALLOC_LOCK, LW_SHARED);
 		values[i++] = Int64GetDatum(or_cache->used_entries);

@@ -252,6 +252,16 @@ static void render_pg(struct strbuf *sb, const struct pg_stats *g)
 		counter(sb, "openrisk_db_cache_hits_total", "Engine cache hits (openrisk.cache_stats).", (double)g->cache_hits);
 		counter(sb, "openrisk_db_cache_misses_total", "Engine cache misses.", (double)g->cache_misses);
 		counter(sb, "openrisk_db_cache_evictions_total", "Engine cache evictions.", (double)g->cache_evictions);
+		counter(sb, "openrisk_db_cache_fills_rejected_total",
+			"Computed values the engine refused to store (a write committed meanwhile).",
+			(double)g->cache_fills_rejected);
+		counter(sb, "openrisk_db_cache_stampede_waits_total", "Misses that waited for another backend's fill.",
+			(double)g->cache_stampede_waits);
+		counter(sb, "openrisk_db_cache_handoffs_total",
+			"Waits answered by a fill that a write committed during the wait made unstorable.",
+			(double)g->cache_handoffs);
+		counter(sb, "openrisk_db_cache_stampede_recomputes_total", "Waits that still ended in computing the value.",
+			(double)g->cache_stampede_recomputes);
 		gauge(sb, "openrisk_db_cache_entries", "Entries in the engine cache.", (double)g->cache_entries);
 		gauge(sb, "openrisk_db_cache_bytes_used", "Bytes used by the engine cache.", (double)g->cache_bytes_used);
 		gauge(sb, "openrisk_db_cache_bytes_limit", "Engine cache memory limit in bytes.",

@@ -45,6 +45,9 @@ struct pg_stats {
 	uint64_t poll_errors;
 	int have_cache;      /* openrisk.cache_stats() answered */
 	int64_t cache_hits, cache_misses, cache_evictions, cache_entries, cache_bytes_used, cache_bytes_limit;
+	/* fills the engine refused, waits on another backend's fill, and how
+	 * those waits ended: answered by a refused fill, or recomputed */
+	int64_t cache_fills_rejected, cache_stampede_waits, cache_handoffs, cache_stampede_recomputes;
 	int64_t xact_commit, xact_rollback, blks_hit, blks_read, deadlocks, numbackends;
 	int64_t activity[PG_NSTATES];
 };

@@ -31,7 +31,8 @@ const char stats_poller_pg_sql[] =
 	" GROUP BY d.xact_commit, d.xact_rollback, d.blks_hit, d.blks_read, d.deadlocks, d.numbackends";
 
 const char stats_poller_cache_sql[] =
-	"SELECT hits, misses, evictions, entries, bytes_used, bytes_limit FROM openrisk.cache_stats()";
+	"SELECT hits, misses, evictions, entries, bytes_used, bytes_limit,"
+	" fills_rejected, stampede_waits, handoffs, stampede_recomputes FROM openrisk.cache_stats()";
 
 static struct {
 	pthread_mutex_t mu;
@@ -86,6 +87,10 @@ static void poll_once(void)
 				s.cache_entries = num(r, 3);
 				s.cache_bytes_used = num(r, 4);
 				s.cache_bytes_limit = num(r, 5);
+				s.cache_fills_rejected = num(r, 6);
+				s.cache_stampede_waits = num(r, 7);
+				s.cache_handoffs = num(r, 8);
+				s.cache_stampede_recomputes = num(r, 9);
 			}
 			PQclear(r);
 		}

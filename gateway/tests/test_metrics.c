@@ -31,6 +31,7 @@ void test_metrics(void)
 	pg.last_poll_ok = 1;
 	pg.have_cache = 1;
 	pg.cache_hits = 42;
+	pg.cache_handoffs = 7;
 	pg.activity[0] = 5;
 
 	CHECK_STR(routes[7].pattern, "/api/v1/stats");
@@ -52,6 +53,8 @@ void test_metrics(void)
 	CHECK(strstr(text, "openrisk_pool_connections_closed_total{reason=\"broken\"} 2\n") != NULL);
 	CHECK(strstr(text, "openrisk_pool_acquire_wait_seconds_bucket{le=\"+Inf\"} 1\n") != NULL);
 	CHECK(strstr(text, "openrisk_db_cache_hits_total 42\n") != NULL);
+	CHECK(strstr(text, "openrisk_db_cache_handoffs_total 7\n") != NULL);
+	CHECK(strstr(text, "# TYPE openrisk_db_cache_fills_rejected_total counter\n") != NULL);
 	CHECK(strstr(text, "openrisk_pg_activity_connections{state=\"active\"} 5\n") != NULL);
 	CHECK(strstr(text, "# TYPE openrisk_http_request_duration_seconds histogram\n") != NULL);
 	free(text);

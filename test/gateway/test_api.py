@@ -423,6 +423,8 @@ def test_metrics_promtool_and_names(tokens):
                  "openrisk_pool_acquire_timeouts_total ", "openrisk_pool_connections_opened_total ",
                  "openrisk_pool_connections_closed_total{reason=\"lifetime\"}",
                  "openrisk_db_cache_hits_total ", "openrisk_db_cache_bytes_used ",
+                 "openrisk_db_cache_fills_rejected_total ", "openrisk_db_cache_stampede_waits_total ",
+                 "openrisk_db_cache_handoffs_total ", "openrisk_db_cache_stampede_recomputes_total ",
                  "openrisk_pg_xact_commit_total ", "openrisk_pg_blks_hit_total ", "openrisk_pg_numbackends ",
                  "openrisk_pg_activity_connections{state=\"active\"}"):
         assert name in r.text, name
