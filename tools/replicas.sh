@@ -17,7 +17,7 @@
 # from the primary through slot openrisk_replica_I, with hot_standby and
 # hot_standby_feedback on, and otherwise the primary's own settings
 # (tools/cluster.sh conf), so openrisk is preloaded with the same WAL
-# resource manager id.  Ports +7..+9 are left to the test suites, so N <= 6.
+# resource manager id, plus its own folder's extra.conf if there is one.  Ports +7..+9 are left to the test suites, so N <= 6.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -45,6 +45,9 @@ hot_standby_feedback = on
 primary_conninfo = 'host=$PG_SOCKET_DIR port=$OPENRISK_PGPORT user=postgres application_name=$(slot_of "$1")'
 primary_slot_name = '$(slot_of "$1")'
 CONF
+	# settings for this standby only (the test suites use it)
+	[ -f "$(dir_of "$1")/extra.conf" ] && cat "$(dir_of "$1")/extra.conf"
+	return 0
 }
 
 stop_one() {
