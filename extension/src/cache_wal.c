@@ -3,16 +3,17 @@
  * cache_wal.c
  *		Invalidations carried in WAL: the openrisk custom resource manager.
  *
+ * Locking rules: the writing side takes no cache lock at all (it runs in
+ * the committing backend's PRE_COMMIT callback, before the commit record,
+ * and only builds and inserts one record).  Redo takes only what
+ * cache_standby.c takes: the openrisk_standby LWLock, and no partition
+ * lock except at the end of recovery, to empty the cache if the pending
+ * table had overflowed.
+ *
  * Why: a hot standby's data moves by WAL replay, which fires no trigger, so
  * its cache would never learn what a primary transaction invalidated.  So
  * a committing transaction also writes its invalidations to WAL, and the
  * standby's startup process applies them to the standby's own cache.
- *
- * Locking rules: the writing side takes no cache lock at all (it runs in
- * the committing backend's PRE_COMMIT callback, before the commit record,
- * and only builds and inserts one record).  Redo takes only what
- * cache_standby.c takes: the openrisk_standby LWLock, never a partition
- * lock, except to empty the cache when the pending table overflowed.
  *
  * The record (one per committing transaction that queued invalidations):
  *
@@ -178,7 +179,9 @@ read_header(XLogReaderState *record, xl_openrisk_invalidate *xlrec)
 	uint8		info = XLogRecGetInfo(record) & ~XLR_INFO_MASK;
 
 	if (info != XLOG_OPENRISK_INVALIDATE)
-		elog(PANIC, "openrisk redo: unknown op code %u", info);
+		ereport(PANIC,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("openrisk redo: unknown op code %u", info)));
 	if (XLogRecGetDataLen(record) < SizeOfOpenriskInvalidate)
 		ereport(PANIC,
 				(errcode(ERRCODE_DATA_CORRUPTED),

@@ -115,7 +115,7 @@ fi
 
 # ------------------------------------- a writer held between its record and its commit
 pq -c "CREATE TABLE rt (k int PRIMARY KEY, v int)" -c "INSERT INTO rt VALUES (1, 100), (2, 200)" \
-	-c "CREATE TABLE hold (x int)" -c "INSERT INTO hold VALUES (0)" >/dev/null
+	-c "CREATE TABLE hold (x int)" -c "INSERT INTO hold VALUES (0)" -c "CREATE TABLE flushme (x int)" >/dev/null
 hold_pids=()
 hold_writer() { # hold_writer K V: a writer of rt:K whose record is in WAL, its commit record held back
 	local try
@@ -135,6 +135,9 @@ hold_writer() { # hold_writer K V: a writer of rt:K whose record is in WAL, its 
 		-c "SELECT openrisk.cache_invalidate('rt:$1')" -c "NOTIFY or_hold" -c "COMMIT" >/dev/null 2>&1 &
 	hold_pids+=($!)
 	wait_for 20 pq_is 1 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'or_held' AND wait_event_type = 'Lock'"
+	# its record sits in WAL buffers: a commit record flushes it (the WAL
+	# writer only writes out full pages and asynchronous commits)
+	pq -c "INSERT INTO flushme VALUES (1)" >/dev/null
 }
 release_holder() {
 	pq -c "ALTER SYSTEM RESET synchronous_standby_names" -c "SELECT pg_reload_conf()" >/dev/null
