@@ -12,6 +12,9 @@ drifts more between rounds than within one):
   2. primary write TPS (single-row UPDATE whose trigger queues 4 prefix
      invalidations) with the WAL invalidation records vs with them switched
      off (openrisk.wal_invalidations), the standby streaming    target >= 0.95
+     -- alternately (8 clients), and side by side at the same time (4 + 4
+     clients, one pgbench per variant), which puts both under the same
+     background load
   3. commit -> invalidated on the standby: a key cached on the standby, a
      write on the primary invalidates it; from the moment the primary's
      COMMIT returned, poll the standby until its cache stops serving the
@@ -38,25 +41,46 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SAMPLES = int(os.environ.get("BENCH_LATENCY_SAMPLES", "200"))
 
 
-def pgbench(dsn, script, options="", seconds=SECONDS, clients=8):
-    """TPS of one pgbench run (excluding connection time)."""
+def pgbench_start(dsn, script, options="", seconds=SECONDS, clients=8, threads=2):
     env = dict(os.environ, PGOPTIONS=options)
-    out = subprocess.run([PGBIN + "/pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2",
-                          "-T", str(seconds), "-f", os.path.join(ROOT, "bench", "sql", script), dsn],
-                         env=env, capture_output=True, text=True)
-    for line in out.stdout.splitlines():
+    return subprocess.Popen([PGBIN + "/pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(threads),
+                             "-T", str(seconds), "-f", os.path.join(ROOT, "bench", "sql", script), dsn],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def pgbench_tps(proc):
+    """TPS of a finished pgbench run (excluding connection time)."""
+    out, err = proc.communicate()
+    for line in out.splitlines():
         if line.startswith("tps = "):
             return float(line.split()[2])
-    raise RuntimeError("pgbench %s failed: %s" % (script, out.stderr[-500:]))
+    raise RuntimeError("pgbench failed: %s" % err[-500:])
 
 
-def alternate(a, b):
-    """ROUNDS of (a(), b()); returns (a TPS list, b TPS list, median per-round ratio a/b)."""
+def pgbench(dsn, script, options=""):
+    return pgbench_tps(pgbench_start(dsn, script, options))
+
+
+def side_by_side(dsn, script, case_options, base_options):
+    """Both variants at once, 4 clients each, under the same background load; ROUNDS times."""
     xs, ys = [], []
     for r in range(ROUNDS):
-        xs.append(a())
-        ys.append(b())
-        print("==> round %d: %.0f vs %.0f" % (r + 1, xs[-1], ys[-1]), file=sys.stderr)
+        a = pgbench_start(dsn, script, case_options, clients=4, threads=1)
+        b = pgbench_start(dsn, script, base_options, clients=4, threads=1)
+        xs.append(pgbench_tps(a))
+        ys.append(pgbench_tps(b))
+        print("==> round %d, side by side: %.0f vs %.0f (%.2f)" % (r + 1, xs[-1], ys[-1], xs[-1] / ys[-1]),
+              file=sys.stderr)
+    return xs, ys, statistics.median(x / y for x, y in zip(xs, ys))
+
+
+def alternate(case, base, what):
+    """ROUNDS of (base(), case()); returns (case TPS list, base TPS list, median per-round case/base)."""
+    xs, ys = [], []
+    for r in range(ROUNDS):
+        ys.append(base())
+        xs.append(case())
+        print("==> round %d, %s: %.0f vs %.0f (%.2f)" % (r + 1, what, xs[-1], ys[-1], xs[-1] / ys[-1]), file=sys.stderr)
     return xs, ys, statistics.median(x / y for x, y in zip(xs, ys))
 
 
@@ -87,7 +111,9 @@ def latency(primary, standby, samples):
         pc.execute("WITH u AS (UPDATE bench_lat SET v = v + 1 WHERE id = 1 RETURNING id) "
                    "SELECT openrisk.cache_invalidate('lat:1') FROM u")
         t0 = time.perf_counter()
-        lsn = lsn_int(pc.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0])
+        # flushed by this COMMIT (synchronous_commit = on), not past it: the
+        # insert position could include others' records not yet flushed
+        lsn = lsn_int(pc.execute("SELECT pg_current_wal_flush_lsn()").fetchone()[0])
         t_inv = t_rep = None
         while t_inv is None or t_rep is None:
             served, replay = sc.execute("SELECT openrisk.cache_get('lat:1'), pg_last_wal_replay_lsn()").fetchone()
@@ -112,13 +138,14 @@ def main():
         with psycopg.connect(dsn, autocommit=True) as c:
             c.execute("SELECT count(openrisk.cache_fetch('bench:rep:' || g, interval '1 hour', "
                       "'SELECT repeat(''x'', 2000)')) FROM generate_series(1, 1000) g")
-    rp, rs, r_read = alternate(lambda: pgbench(primary, "replica_read.sql"),
-                               lambda: pgbench(standby, "replica_read.sql"))
+    rs, rp, r_read = alternate(lambda: pgbench(standby, "replica_read.sql"),
+                               lambda: pgbench(primary, "replica_read.sql"), "cached read, standby vs primary")
     # 2. writes with / without the WAL records (alternating, standby streaming)
     on = "-c openrisk.wal_invalidations=on"
     off = "-c openrisk.wal_invalidations=off"
     won, woff, r_write = alternate(lambda: pgbench(primary, "write_invalidating.sql", on),
-                                   lambda: pgbench(primary, "write_invalidating.sql", off))
+                                   lambda: pgbench(primary, "write_invalidating.sql", off), "writes, records on vs off")
+    son, soff, r_side = side_by_side(primary, "write_invalidating.sql", on, off)
     # 3. commit -> invalidated on the standby, idle and under a write load
     with psycopg.connect(primary, autocommit=True) as c:
         c.execute("DROP TABLE IF EXISTS bench_lat")
@@ -150,17 +177,20 @@ openrisk replicas benchmark  (pgbench -M prepared -c 8 -j 2, %ds x %d rounds; me
 | the same cached read on the hot standby                      | %10.0f | %.2f vs primary   | >= 0.80 %s |
 | UPDATE + 4 invalidations, WAL records off                    | %10.0f |                   |        |
 | the same with the WAL records (standby streaming)            | %10.0f | %.2f vs off       | >= 0.95 %s |
+| side by side at once, 4 + 4 clients: records on / off        | %4.0f / %4.0f | %.2f              | >= 0.95 %s |
 
 commit returned on the primary -> the standby stops serving the old value (%d samples each):
 | load                              | invalidated p50 | p99      | replayed p50 | p99      |
 |-----------------------------------|----------------:|---------:|-------------:|---------:|
 | idle                              | %9.2f ms | %5.2f ms | %6.2f ms | %5.2f ms |
 | 500 invalidating writes/s beside  | %9.2f ms | %5.2f ms | %6.2f ms | %5.2f ms |
-("replayed" = pg_last_wal_replay_lsn() passed the writer's LSN, taken right after its commit, so it can
-trail "invalidated": the standby stops serving the old value when the invalidation record is replayed,
-before the commit record.)""" % (
+("replayed" = pg_last_wal_replay_lsn() passed the WAL flushed by the writer's commit; it can trail
+"invalidated": the standby stops serving the old value when the invalidation record is replayed, just
+before the commit record.  Writes run alternately (8 clients) and also side by side at the same time
+(4 + 4 clients), which cancels the drift of a shared machine's background load between runs.)""" % (
         SECONDS, ROUNDS, os.cpu_count(), " ".join(open("/proc/loadavg").read().split()[:3]), w[0], w[1], w[2], w[3],
         med(rp), med(rs), r_read, verdict(r_read, 0.80), med(woff), med(won), r_write, verdict(r_write, 0.95),
+        med(son), med(soff), r_side, verdict(r_side, 0.95),
         SAMPLES, med(inv_idle), pct(inv_idle, 99), med(rep_idle), pct(rep_idle, 99),
         med(inv_load), pct(inv_load, 99), med(rep_load), pct(rep_load, 99)))
 
