@@ -16,14 +16,15 @@ export PGBIN PG_CONFIG
 export PATH := $(PGBIN):$(PATH)
 
 .PHONY: help root deps build install run stop env token test test-long test-asan \
-	bench-sql bench-http bench load monitoring format clean
+	bench-sql bench-http bench-replicas bench load monitoring format clean
 
 help:
 	@echo "make run      build, install and start everything (PostgreSQL + extension + gateway)"
+	@echo "              REPLICAS=N adds N hot standbys (0..6; fewer than last time removes the extra ones)"
 	@echo "make test     run every test suite; ends with 'N passed, N failed'"
 	@echo "make stop     stop what 'make run' started"
 	@echo "make env      print export lines for psql and curl (eval \"\$$(make -s env)\")"
-	@echo "make bench-sql | bench-http | bench   benchmarks (see docs/)"
+	@echo "make bench-sql | bench-http | bench | bench-replicas   benchmarks (see docs/)"
 
 # One clear message instead of a permission error halfway through.
 root:
@@ -67,6 +68,9 @@ bench-sql: install
 
 bench-http: install
 	@tools/bench-http.sh
+
+bench-replicas: install
+	@tools/bench-replicas.sh
 
 bench load: install
 	@tools/bench.sh $(SCENARIO)

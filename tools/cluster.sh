@@ -6,6 +6,7 @@
 #   cluster.sh restart  restart it (needed after a new openrisk.so)
 #   cluster.sh status   exit 0 when it accepts connections
 #   cluster.sh psql ... psql against it as the superuser
+#   cluster.sh conf     print the settings it runs with (standbys reuse them)
 #
 # The cluster is owned by the postgres OS user because initdb refuses to
 # run as root.  It listens on a unix socket in the run folder and on
@@ -28,6 +29,10 @@ log_min_messages = warning
 log_line_prefix = '%m [%p] %q%u@%d '
 max_prepared_transactions = 10
 openrisk.cache_memory = '64MB'
+# streaming replication to the standbys of 'make run REPLICAS=N' (tools/replicas.sh)
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
 CONF
 	[ -f "$OPENRISK_RUN_DIR/extra.conf" ] && cat "$OPENRISK_RUN_DIR/extra.conf"
 	return 0
@@ -94,9 +99,10 @@ restart)
 	start
 	;;
 status) is_up ;;
+conf) conf ;;
 psql)
 	shift
 	exec "$PGBIN/psql" -X "$@"
 	;;
-*) die "usage: $0 start|stop|restart|status|psql" ;;
+*) die "usage: $0 start|stop|restart|status|psql|conf" ;;
 esac

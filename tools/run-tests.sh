@@ -14,8 +14,9 @@ require_root test
 long=0
 [ "${1:-}" = --long ] && long=1
 
-# Test the code that was just built: (re)start the stack as `make run` does.
-"$ROOT/tools/run.sh" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+# Test the code that was just built: (re)start the stack as `make run` does,
+# keeping the standbys a `make run REPLICAS=N` started unless REPLICAS is given.
+REPLICAS=${REPLICAS:-$("$ROOT/tools/replicas.sh" count)} "$ROOT/tools/run.sh" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 
 suites=("$ROOT"/test/suites/*.sh)
 [ $long = 1 ] && suites+=("$ROOT"/test/suites-long/*.sh)

@@ -2,8 +2,10 @@
 # tools/run.sh -- `make run`: bring the local stack up and say how to use it.
 #
 # Starts (or restarts, when a new openrisk.so was installed) the project's
-# cluster, then every further service found in tools/services.d/ in name
-# order, and prints how to connect.  Returns once everything is up.
+# cluster, then REPLICAS hot standbys of it (tools/replicas.sh; default 0,
+# and extra ones from an earlier run are removed), then every further
+# service found in tools/services.d/ in name order, and prints how to
+# connect.  Returns once everything is up.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 require_root run
@@ -19,6 +21,7 @@ fi
 sql_before=$(cat "$OPENRISK_RUN_DIR/openrisk.sql.md5" 2>/dev/null || true)
 "$ROOT/tools/cluster.sh" start
 echo "$sum" >"$stamp"
+"$ROOT/tools/replicas.sh" start "${REPLICAS:-0}"
 
 # Recreated SQL objects invalidate the services' prepared statements.
 if [ -n "$sql_before" ] && [ "$sql_before" != "$(cat "$OPENRISK_RUN_DIR/openrisk.sql.md5")" ]; then
@@ -38,6 +41,7 @@ openrisk is running.
   logs:       $LOG_DIR
   stop with:  make stop
 MSG
+"$ROOT/tools/replicas.sh" banner
 for s in "$ROOT"/tools/services.d/*.sh; do
 	[ -x "$s" ] && "$s" banner
 done

@@ -64,6 +64,20 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 CREATE VIEW @extschema@.cache_stats AS SELECT * FROM @extschema@.cache_stats();
 
+-- Invalidations carried in WAL to hot standbys (docs/SCALING.md): whether
+-- this server writes them, and, on a standby, what redo did with them.
+-- pending = remote invalidations whose transaction has not been seen to
+-- end; committed/aborted = how they ended.  Numbers only, like cache_stats.
+CREATE FUNCTION @extschema@.cache_wal_stats(
+    OUT writing boolean, OUT rmgr_id integer,
+    OUT pending bigint, OUT overflowed boolean, OUT pending_max integer,
+    OUT records_written bigint, OUT records_replayed bigint, OUT records_skipped bigint,
+    OUT committed bigint, OUT aborted bigint, OUT overflows bigint)
+RETURNS record AS 'MODULE_PATHNAME', 'openrisk_cache_wal_stats'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW @extschema@.cache_wal_stats AS SELECT * FROM @extschema@.cache_wal_stats();
+
 -- Cache-or-compute: return the cached value of key, or run query (with
 -- $1..$n bound to the variadic arguments), cache its first column of its
 -- first row as text, and return it.  Closes the late-fill race (the
@@ -111,6 +125,7 @@ FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT SELECT ON @extschema@.cache_stats TO PUBLIC;
+GRANT SELECT ON @extschema@.cache_wal_stats TO PUBLIC;
 
 -- One clear warning when the library was not preloaded: everything still
 -- works, computed without a cache.

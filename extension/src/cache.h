@@ -177,6 +177,10 @@ extern int	or_ttl_app;
 extern int	or_ttl_default;
 extern int	or_stampede_timeout_ms;
 extern bool or_notify;
+extern int	or_wal_rmgr_id;
+extern bool or_wal_invalidations;
+extern bool or_standby_cache;
+extern int	or_standby_pending_max;
 extern void or_define_gucs(void);
 extern int	or_default_ttl_for_key(const char *key, int len);
 
@@ -207,6 +211,10 @@ typedef enum PatternKind
 extern void or_key_analyze(const char *key, int len, KeyInfo *ki);
 extern void or_key_check(const char *key, int len);
 extern PatternKind or_pattern_classify(const char *pattern, int len, uint32 *slot);
+/* the same for another database than MyDatabaseId (WAL redo has none) */
+extern PatternKind or_pattern_classify_db(Oid dbid, const char *pattern, int len,
+										  uint32 *slot);
+extern uint32 or_root_slot(Oid dbid);	/* the slot of "*": every key of dbid */
 extern bool or_glob_match(const char *pattern, int plen, const char *s, int slen);
 extern uint64 or_value_etag(const char *value, int len);
 extern uint32 or_cstring_ptr_hash(const void *key, Size keysize);
@@ -278,6 +286,24 @@ extern uint64 or_read_stamp(void);
 extern bool or_read_path_usable(void);
 extern void or_remember_miss_stamp(uint64 key_hash, uint64 stamp);
 extern bool or_recall_miss_stamp(uint64 key_hash, uint64 *stamp);
+
+/* ---- cache_wal.c: the custom WAL resource manager ---- */
+extern void or_wal_register(void);
+extern bool or_wal_wanted(void);
+typedef struct OrWalBuilder OrWalBuilder;
+extern OrWalBuilder *or_wal_begin(void);
+extern void or_wal_add(OrWalBuilder *b, const char *pattern, int len);
+extern void or_wal_finish(OrWalBuilder *b);
+
+/* ---- cache_standby.c: remote invalidations pending on a standby ---- */
+/* Distinct slots one pending entry holds; more become the database's root. */
+#define OR_REMOTE_SLOTS		32
+extern void or_standby_register(void);
+extern void or_standby_add(TransactionId xid, Oid dbid, const uint32 *slots, int nslots);
+extern void or_standby_precheck(const KeyInfo *ki);
+extern void or_standby_end_of_recovery(void);
+extern void or_standby_count_written(void);
+extern void or_standby_count_skipped(void);
 
 /* ---- cache_notify.c ---- */
 extern Size or_notify_shmem_size(void);

@@ -48,9 +48,25 @@ slot_of(uint64 h)
  * entries also compare their dbid.
  */
 static inline uint64
+db_seed_of(Oid dbid)
+{
+	return (FNV_OFFSET ^ (uint64) dbid) * FNV_PRIME;
+}
+
+static inline uint64
 db_seed(void)
 {
-	return (FNV_OFFSET ^ (uint64) MyDatabaseId) * FNV_PRIME;
+	return db_seed_of(MyDatabaseId);
+}
+
+/*
+ * The slot of the empty prefix of dbid: every key of that database has it
+ * as its first prefix, so raising it invalidates the whole database.
+ */
+uint32
+or_root_slot(Oid dbid)
+{
+	return slot_of(db_seed_of(dbid));
 }
 
 /* Raise a clean error for keys we refuse to store. */
@@ -105,8 +121,18 @@ or_key_analyze(const char *key, int len, KeyInfo *ki)
 PatternKind
 or_pattern_classify(const char *pattern, int len, uint32 *slot)
 {
+	return or_pattern_classify_db(MyDatabaseId, pattern, len, slot);
+}
+
+/*
+ * The same for database dbid: WAL redo of a primary's invalidations runs
+ * in the startup process, which belongs to no database.
+ */
+PatternKind
+or_pattern_classify_db(Oid dbid, const char *pattern, int len, uint32 *slot)
+{
 	const char *star = memchr(pattern, '*', len);
-	uint64		h = db_seed();
+	uint64		h = db_seed_of(dbid);
 	int			depth = 0;
 	int			i;
 

@@ -8,7 +8,9 @@
  * (cache_store.c) or the pending set (cache_xact.c).  Every read goes
  * through or_cache_lookup_allowed(), the single place that decides when
  * the cache must be bypassed (disabled, not preloaded, REPEATABLE READ or
- * SERIALIZABLE, hot standby, or a key this transaction invalidated).
+ * SERIALIZABLE, a standby with openrisk.standby_cache off, or a key this
+ * transaction invalidated), and where a standby first applies the remote
+ * invalidations that have become final (cache_standby.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -36,6 +38,7 @@ or_cache_lookup_allowed(const KeyInfo *ki)
 		or_count(bypasses);
 		return false;
 	}
+	or_standby_precheck(ki);
 	return true;
 }
 

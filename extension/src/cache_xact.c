@@ -7,8 +7,9 @@
  * pattern in this backend's pending set, and the transaction callbacks
  * apply the set when -- and only if -- the transaction commits:
  *
- *   PRE_COMMIT  raise the fence of every pending slot (or the glob fence).
- *               From here until
+ *   PRE_COMMIT  write the pending patterns to WAL as one record, for hot
+ *               standbys (cache_wal.c); raise the fence of every pending
+ *               slot (or the glob fence).  From here until
  *               the fences drop, no entry under those prefixes is served
  *               and no fill under them is published.
  *   (the commit record is written and the transaction becomes visible)
@@ -238,6 +239,23 @@ notify_payload(void)
 	return buf.data;
 }
 
+/* The pending set, deduplicated, as one WAL record (before the commit record). */
+static void
+log_pending_to_wal(void)
+{
+	HASH_SEQ_STATUS seq;
+	PendingPattern *p;
+	OrWalBuilder *b;
+
+	if (!or_wal_wanted())
+		return;
+	b = or_wal_begin();
+	hash_seq_init(&seq, pending);
+	while ((p = hash_seq_search(&seq)) != NULL)
+		or_wal_add(b, p->pattern, p->len);
+	or_wal_finish(b);
+}
+
 /*
  * The commit half: one clock tick for the whole transaction, generations
  * raised, counts taken, exact keys and globs removed, then fences dropped.
@@ -274,7 +292,8 @@ apply_at_commit(void)
 	set_fences(-1);
 	fenced = false;
 
-	if (or_notify)
+	/* a hot standby cannot NOTIFY; its listeners listen on the primary */
+	if (or_notify && !RecoveryInProgress())
 	{
 		char	   *payload = notify_payload();
 
@@ -291,6 +310,7 @@ xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 			if (pending == NULL || hash_get_num_entries(pending) == 0)
 				break;
+			log_pending_to_wal();	/* may assign the xid */
 			committing_xid = GetTopTransactionIdIfAny();
 			if (or_cache_available())
 			{
@@ -378,15 +398,16 @@ or_read_stamp(void)
  * READ and SERIALIZABLE transactions keep one old snapshot, so a value
  * from the cache could be newer than what they must see (and what they
  * compute could be older than the cache's stamp rules assume): they go
- * around the cache.  So does a hot standby, whose data moves by replay,
- * which fires no invalidation triggers.
+ * around the cache.  A hot standby uses its cache, kept consistent by the
+ * primary's WAL records (cache_wal.c, cache_standby.c), unless
+ * openrisk.standby_cache is off.
  */
 bool
 or_read_path_usable(void)
 {
 	if (!or_cache_available() || !or_cache_enabled)
 		return false;
-	if (IsolationUsesXactSnapshot() || RecoveryInProgress())
+	if (IsolationUsesXactSnapshot() || (!or_standby_cache && RecoveryInProgress()))
 	{
 		or_count(bypasses);
 		return false;

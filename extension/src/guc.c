@@ -14,6 +14,7 @@
 
 #include <limits.h>
 
+#include "access/rmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 
@@ -30,6 +31,10 @@ int			or_ttl_app = 1200;
 int			or_ttl_default = 300;
 int			or_stampede_timeout_ms = 2000;
 bool		or_notify = true;
+int			or_wal_rmgr_id = RM_EXPERIMENTAL_ID;
+bool		or_wal_invalidations = true;
+bool		or_standby_cache = true;
+int			or_standby_pending_max = 0;
 
 static void
 define_ttl(const char *name, const char *desc, int *var, int def)
@@ -53,6 +58,17 @@ define_size_gucs(void)
 							"Maximum number of cached entries.",
 							"Each entry costs a fixed header of about 130 bytes outside cache_memory.",
 							&or_cache_max_entries, 131072, 128, 16 * 1024 * 1024,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("openrisk.wal_rmgr_id",
+							"Custom WAL resource manager id of openrisk's invalidation records.",
+							"Must be the same on a primary and all its standbys; "
+							"see https://wiki.postgresql.org/wiki/CustomWALResourceManagers.",
+							&or_wal_rmgr_id, RM_EXPERIMENTAL_ID, RM_MIN_CUSTOM_ID, RM_MAX_CUSTOM_ID,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("openrisk.standby_pending_max",
+							"Remote invalidations a standby can hold pending at once (0: 2 x max_connections + 64).",
+							"Beyond it the standby bypasses its cache until the overflowing transactions end.",
+							&or_standby_pending_max, 0, 0, 1024 * 1024,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 }
 
@@ -89,6 +105,16 @@ or_define_gucs(void)
 							 "Send one NOTIFY on channel openrisk_cache per transaction that invalidated keys.",
 							 NULL, &or_notify, true,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("openrisk.wal_invalidations",
+							 "Write each committing transaction's invalidations to WAL for hot standbys.",
+							 "Off is for measuring its cost only: standbys then serve stale entries.",
+							 &or_wal_invalidations, true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("openrisk.standby_cache",
+							 "Let a hot standby read and fill its own cache.",
+							 "Safe only while its primary writes invalidation records (openrisk.wal_invalidations).",
+							 &or_standby_cache, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("openrisk");
 }
 

@@ -8,7 +8,9 @@
  * postmaster.  Loaded any other way (CREATE EXTENSION without preloading)
  * the module still defines its settings and transaction callbacks, so
  * every function works -- it just computes without a cache, and
- * cache_stats() reports available = false.
+ * cache_stats() reports available = false.  Preloading also registers the
+ * custom WAL resource manager (cache_wal.c) that carries invalidations to
+ * hot standbys; PostgreSQL only accepts it from the postmaster.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,5 +32,9 @@ _PG_init(void)
 	or_xact_register();
 
 	if (process_shared_preload_libraries_in_progress)
+	{
 		or_shmem_register();
+		or_standby_register();
+		or_wal_register();
+	}
 }

@@ -24,12 +24,26 @@ Reads are spread over every endpoint and every tenant, so most reads of a
 tenant run on another connection than its writer.  Hits are counted (a
 freshness test that never hits the cache proves nothing) and reported.
 
+Reads on a hot standby (SQL mode, --read-dsn): writes go to the primary,
+reads to the standby.  With --wait-lsn every write also takes the
+primary's WAL insert position right after its commit returned (an LSN at
+or past its commit record), published with committed[w]; a read first
+waits until the standby's pg_last_wal_replay_lsn() reaches the LSN of the
+writes it counts as committed (L), exactly what a client presenting its
+commit LSN must do to read its own writes.  The same value check then
+applies: any older state is stale.  --pause-replay AT:FOR pauses the
+standby's replay (pg_wal_replay_pause) AT seconds into the run for FOR
+seconds, so invalidation records, commits and fences pile up mid-load.
+
 --sabotage proves the checker can fail:
   poison          a saboteur cache_put()s the initial risk_get JSON of the
                   first tenant's risks over and over (a late fill / lost
                   invalidation as the cache would see it);
   no-invalidation the update invalidation trigger is disabled (only in a
-                  scratch database given with --db, never the shared one).
+                  scratch database given with --db, never the shared one);
+  no-wal          the writers' sessions set openrisk.wal_invalidations =
+                  off: the primary's own cache is still invalidated, but a
+                  standby (--read-dsn) is never told.
 Then the run must report stale reads; the suite asserts it does.
 
 Last line: FRESHNESS mode=... reads=N writes=N stale=N wrong=N errors=N
@@ -104,6 +118,11 @@ def marker_of(title, w):
 
 
 # ------------------------------------------------------------ the backends
+def lsn_int(text):
+    hi, lo = text.split("/")
+    return (int(hi, 16) << 32) | int(lo, 16)
+
+
 class SqlBackend:
     READS = {
         "get": "SELECT value, hit FROM openrisk.risk_get_meta(%s, %s)",
@@ -116,16 +135,41 @@ class SqlBackend:
 
     def __init__(self, args, world):
         self.conn = psycopg.connect(args.dsn, autocommit=True)
+        if args.sabotage == "no-wal":
+            self.conn.execute("SET openrisk.wal_invalidations = off")
+        self.rconn = psycopg.connect(args.read_dsn, autocommit=True) if args.read_dsn else self.conn
+        self.wait_lsn, self.lsn_timeout = args.wait_lsn, args.lsn_timeout
+        self.replayed = 0          # highest replay LSN seen on the read server
+        self.lsn_waits = 0         # reads that had to wait for replay
+        self.max_wait = 0.0
+
+    def await_lsn(self, target):
+        """Wait until the read server replayed target (an int LSN)."""
+        if target <= self.replayed:
+            return
+        t0 = time.time()
+        self.lsn_waits += 1
+        while True:
+            self.replayed = lsn_int(self.rconn.execute("SELECT pg_last_wal_replay_lsn()").fetchone()[0])
+            if self.replayed >= target:
+                self.max_wait = max(self.max_wait, time.time() - t0)
+                return
+            if time.time() - t0 > self.lsn_timeout:
+                raise RuntimeError("replay did not reach the writer's LSN within %gs" % self.lsn_timeout)
+            time.sleep(0.0005)
 
     def read(self, kind, tenant, rid):
         params = (tenant, rid) if kind == "get" else (tenant,)
-        value, hit = self.conn.execute(self.READS[kind], params).fetchone()
+        value, hit = self.rconn.execute(self.READS[kind], params).fetchone()
         return (json.loads(value) if value is not None else None), hit
 
     def write(self, tenant, rid, patch, w):
         r = self.conn.execute("SELECT openrisk.risk_update(%s, %s, %s)", (tenant, rid, json.dumps(patch))).fetchone()
         if r[0] is None:
             raise RuntimeError("risk_update returned NULL")
+        if self.wait_lsn:  # at or past the commit record of the write that just returned
+            return lsn_int(self.conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0])
+        return 0
 
 
 class HttpBackend:
@@ -203,7 +247,7 @@ def t_w(world, t):
     return world["tenants"].index(t)
 
 
-def worker(w, args, world, issued, committed, out_q, deadline):
+def worker(w, args, world, issued, committed, lsns, out_q, deadline):
     R, W = args.risks, args.workers
     rng = random.Random(args.seed * 1000 + w)
     be = (SqlBackend if args.mode == "sql" else HttpBackend)(args, world)
@@ -218,7 +262,8 @@ def worker(w, args, world, issued, committed, out_q, deadline):
                 j = m % R
                 patch = fields(m, R)
                 patch["title"] = "fresh %d %d" % (w, m)
-                be.write(mine, world["risks"][w][j], patch, w)
+                lsn = be.write(mine, world["risks"][w][j], patch, w)
+                lsns[w] = lsn or 0  # published before committed[w], read after it
                 committed[w] = m
                 res["writes"] += 1
                 continue
@@ -226,6 +271,8 @@ def worker(w, args, world, issued, committed, out_q, deadline):
             kind = rng.choice(ENDPOINTS)
             j = rng.randrange(R)
             L = committed[t]
+            if args.wait_lsn:
+                be.await_lsn(max(lsns[t], world["setup_lsn"]))
             doc, hit = be.read(kind, world["tenants"][t], world["risks"][t][j])
             H = issued[t]
             res["reads"] += 1
@@ -240,12 +287,29 @@ def worker(w, args, world, issued, committed, out_q, deadline):
             if len(res["examples"]) < 5:
                 res["examples"].append("error: %s" % e)
             time.sleep(0.01)
+    res["lsn_waits"] = getattr(be, "lsn_waits", 0)
+    res["max_wait"] = getattr(be, "max_wait", 0.0)
     out_q.put(res)
 
 
+def pauser(args, at, length, paused):
+    """--pause-replay: pause the read server's replay mid-load, then resume."""
+    conn = psycopg.connect(args.read_dsn, autocommit=True)
+    time.sleep(at)
+    conn.execute("SELECT pg_wal_replay_pause()")
+    t0 = time.time()
+    while conn.execute("SELECT pg_get_wal_replay_pause_state()").fetchone()[0] != "paused" and time.time() - t0 < 10:
+        time.sleep(0.01)
+    if conn.execute("SELECT pg_get_wal_replay_pause_state()").fetchone()[0] == "paused":
+        time.sleep(length)
+        paused.value = time.time() - t0
+    conn.execute("SELECT pg_wal_replay_resume()")
+    conn.close()
+
+
 def saboteur(args, world, stop):
-    """--sabotage poison: keep re-publishing the first tenant's initial risk JSON."""
-    conn = psycopg.connect(args.dsn, autocommit=True)
+    """--sabotage poison: keep re-publishing the first tenant's initial risk JSON (where reads go)."""
+    conn = psycopg.connect(args.read_dsn or args.dsn, autocommit=True)
     t = world["tenants"][0]
     while not stop.is_set():
         for rid, old in world["initial_json"].items():
@@ -283,6 +347,8 @@ def setup(args):
     for rid in world["risks"][0]:
         world["initial_json"][rid] = json.dumps(
             conn.execute("SELECT openrisk.risk_get(%s, %s)", (t0, rid)).fetchone()[0])
+    # a standby must have replayed the set-up before the first read of it
+    world["setup_lsn"] = lsn_int(conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0])
     conn.close()
     return world
 
@@ -308,26 +374,40 @@ def main():
     ap.add_argument("--db", default=s["db"])
     ap.add_argument("--http-port", type=int, default=int(s["http_port"]))
     ap.add_argument("--secret-file", default=s["secret_file"])
-    ap.add_argument("--sabotage", choices=["none", "poison", "no-invalidation"], default="none")
+    ap.add_argument("--read-dsn", help="read from this server (a hot standby of --db's server); SQL mode")
+    ap.add_argument("--wait-lsn", action="store_true", help="reads wait until the read server replayed the writes' LSN")
+    ap.add_argument("--lsn-timeout", type=float, default=30, help="seconds a read waits for replay")
+    ap.add_argument("--pause-replay", help="AT:FOR -- pause the read server's replay AT s into the run for FOR s")
+    ap.add_argument("--sabotage", choices=["none", "poison", "no-invalidation", "no-wal"], default="none")
     ap.add_argument("--expect-stale", action="store_true", help="succeed only when stale reads are found")
     ap.add_argument("--json", help="append the result as one JSON line to this file")
     args = ap.parse_args()
     args.dsn = orlib.dsn_for(s, args.db)
     if args.sabotage == "no-invalidation" and args.db == s["db"]:
         ap.error("--sabotage no-invalidation needs a scratch --db, never the shared database")
+    if (args.read_dsn or args.wait_lsn or args.pause_replay) and args.mode != "sql":
+        ap.error("--read-dsn, --wait-lsn and --pause-replay are for --mode sql")
+    if (args.wait_lsn or args.pause_replay or args.sabotage == "no-wal") and not args.read_dsn:
+        ap.error("--wait-lsn, --pause-replay and --sabotage no-wal need --read-dsn")
 
     world = setup(args)
     ctx = mp.get_context("fork")
     issued = ctx.RawArray("q", [args.risks] * args.workers)
     committed = ctx.RawArray("q", [args.risks] * args.workers)
+    lsns = ctx.RawArray("q", [0] * args.workers)
     out_q, stop = ctx.Queue(), ctx.Event()
-    sab = None
+    sab = pause = None
+    paused = ctx.Value("d", 0.0)
     if args.sabotage == "poison":
         sab = ctx.Process(target=saboteur, args=(args, world, stop))
         sab.start()
+    if args.pause_replay:
+        at, length = (float(x) for x in args.pause_replay.split(":"))
+        pause = ctx.Process(target=pauser, args=(args, at, length, paused))
+        pause.start()
     t0 = time.time()
     deadline = t0 + args.timeout
-    procs = [ctx.Process(target=worker, args=(w, args, world, issued, committed, out_q, deadline))
+    procs = [ctx.Process(target=worker, args=(w, args, world, issued, committed, lsns, out_q, deadline))
              for w in range(args.workers)]
     for p in procs:
         p.start()
@@ -343,9 +423,11 @@ def main():
     stop.set()
     if sab:
         sab.join(10)
+    if pause:
+        pause.join(60)
     teardown(args, world)
 
-    tot = {k: sum(r[k] for r in results) for k in ("reads", "writes", "stale", "wrong", "errors", "hits")}
+    tot = {k: sum(r[k] for r in results) for k in ("reads", "writes", "stale", "wrong", "errors", "hits", "lsn_waits")}
     tot["errors"] += (len(procs) - len(results)) + max(0, args.reads - tot["reads"])
     for r in results:
         for e in r["examples"]:
@@ -356,6 +438,9 @@ def main():
                 args.mode, args.sabotage, args.write_pct, tot["reads"], tot["writes"], tot["stale"], tot["wrong"],
                 tot["errors"], tot["hits"] / max(1, tot["reads"]), tot["writes"] / max(1, ops), elapsed,
                 ops / max(elapsed, 1e-9)))
+    if args.read_dsn:
+        line += " standby=1 lsn_waits=%d max_lsn_wait=%.3f paused=%.1f" % (
+            tot["lsn_waits"], max([r["max_wait"] for r in results] or [0]), paused.value)
     if args.json:
         with open(args.json, "a") as f:
             f.write(json.dumps(dict(tot, mode=args.mode, sabotage=args.sabotage, write_pct=args.write_pct,
