@@ -46,6 +46,7 @@ extern int unit_passed, unit_failed;
 	} while (0)
 
 void test_router(void);
+void test_routes(void);
 void test_jwt(void);
 void test_config(void);
 void test_errors(void);
