@@ -67,7 +67,7 @@ static struct {
 	pthread_cond_t wake;
 	pthread_t thread;
 	char *bufs[2];
-	size_t len;  /* bytes used in bufs[active] */
+	size_t len; /* bytes used in bufs[active] */
 	int active;
 	int running, stop;
 } writer = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};

@@ -50,7 +50,7 @@ struct pool_conn {
 
 struct pool {
 	pthread_mutex_t mu;
-	pthread_cond_t freed;   /* a slot became idle or empty */
+	pthread_cond_t freed; /* a slot became idle or empty */
 	pthread_cond_t reaper_wake;
 	pthread_t reaper;
 	const struct gw_config *cfg;
@@ -61,7 +61,7 @@ struct pool {
 	int open, in_use, waiting;
 	int closing;
 	int db_up;
-	int probing;          /* a connect attempt is under way while down */
+	int probing; /* a connect attempt is under way while down */
 	int64_t down_until_ms;
 	uint64_t opened, connect_failures, acquire_timeouts;
 	uint64_t closed_lifetime, closed_idle, closed_broken, closed_shutdown;

@@ -18,14 +18,15 @@
 
 #include "cache_scope.h"
 
-// clang-format off: one-line parameter shorthands, not blocks
+/* The table is laid out by hand, one route per row (clang-format would
+ * turn the shorthands into blocks and join each row into one line). */
+/* clang-format off */
 #define T {PARAM_TENANT, NULL, NULL, NULL, NULL}
 #define ID {PARAM_PATH_ID, NULL, NULL, NULL, NULL}
 #define Q(name, deflt) {PARAM_QUERY, name, deflt, NULL, NULL}
 #define BODY {PARAM_BODY, NULL, NULL, NULL, NULL}
 #define FIELD(name, check, shape) {PARAM_BODY_FIELD, name, NULL, check, shape}
 #define NO_PARAMS {{0}}
-// clang-format on
 
 const struct route routes[] = {
 	{"GET", "/api/v1/risks", KIND_READ, ROLE_VIEWER, STMT_RISK_LIST, "risk list", NULL, 8,
@@ -58,6 +59,7 @@ const struct route routes[] = {
 	{"GET", "/health", KIND_HEALTH, ROLE_NONE, STMT_HEALTH, "health", NULL, 0, NO_PARAMS},
 	{"GET", "/ready", KIND_READY, ROLE_NONE, STMT_NONE, "ready", NULL, 0, NO_PARAMS},
 };
+/* clang-format on */
 
 const int nroutes = (int)(sizeof routes / sizeof routes[0]);
 

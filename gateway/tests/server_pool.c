@@ -16,7 +16,12 @@
 #include "timeutil.h"
 
 /* The pool tests' own statement registry. */
-enum { S_ONE, S_PID, S_LATE, S_COUNT };
+enum {
+	S_ONE,
+	S_PID,
+	S_LATE,
+	S_COUNT
+};
 static const struct statement test_statements[S_COUNT] = {
 	[S_ONE] = {"one", "SELECT 1"},
 	[S_PID] = {"pid", "SELECT pg_backend_pid()"},
@@ -91,8 +96,8 @@ static void acquire_timeout(void)
 	waits = s.acquire_wait->count;
 	t0 = mono_ms();
 	CHECK_INT(pool_acquire(p, 150, &c), POOL_TIMEOUT);
-	CHECK(ms_since(t0) >= 145);   /* it did wait the timeout ... */
-	CHECK(ms_since(t0) < 1500);   /* ... and not much longer */
+	CHECK(ms_since(t0) >= 145); /* it did wait the timeout ... */
+	CHECK(ms_since(t0) < 1500); /* ... and not much longer */
 	pool_snapshot(p, &s);
 	CHECK_INT(s.acquire_timeouts, 1);
 	CHECK_INT(s.waiting, 0);

@@ -129,8 +129,8 @@ static void expand_is_bounded(void)
 
 	CHECK_INT(route_expand("/a/{id}/b", "xyz", out, sizeof out), 8);
 	CHECK_STR(out, "/a/xyz/b");
-	CHECK_INT(route_expand("/a/b", "xyz", out, sizeof out), -1);  /* no {id} */
-	CHECK_INT(route_expand(NULL, "xyz", out, sizeof out), -1);    /* no template */
+	CHECK_INT(route_expand("/a/b", "xyz", out, sizeof out), -1); /* no {id} */
+	CHECK_INT(route_expand(NULL, "xyz", out, sizeof out), -1);   /* no template */
 	CHECK_INT(route_expand("/a/{id}", "0123456789012345678901234567890", out, sizeof out), -1);
 }
 
