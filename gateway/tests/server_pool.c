@@ -28,9 +28,20 @@ static const struct statement test_statements[S_COUNT] = {
 	[S_LATE] = {"late", "SELECT gw_test_late()"}, /* the function is created after connecting */
 };
 
-static struct pool *new_pool(struct gw_config *cfg)
+/* The settings of the pool under test (a pool keeps a pointer to them). */
+static struct gw_config cfg;
+
+/* A pool with cfg as it is (after server_config and any changes). */
+static struct pool *new_pool(void)
 {
-	return pool_create(cfg, test_statements, S_COUNT);
+	return pool_create(&cfg, test_statements, S_COUNT);
+}
+
+/* A pool with the default test settings. */
+static struct pool *fresh_pool(void)
+{
+	server_config(&cfg);
+	return new_pool();
 }
 
 /* Run statement s on c; the first value as an int, or -1 when it failed. */
@@ -45,13 +56,11 @@ static long exec_value(struct pool *p, struct pool_conn *c, int s)
 
 static void accounting_and_mru(void)
 {
-	struct gw_config cfg;
 	struct pool *p;
 	struct pool_conn *a, *b, *c;
 	struct pool_stats s;
 
-	server_config(&cfg);
-	p = new_pool(&cfg);
+	p = fresh_pool();
 	pool_snapshot(p, &s);
 	CHECK_INT(s.open, 0); /* nothing opened before the first acquire */
 	CHECK_INT(s.max, 2);
@@ -81,15 +90,13 @@ static void accounting_and_mru(void)
 
 static void acquire_timeout(void)
 {
-	struct gw_config cfg;
 	struct pool *p;
 	struct pool_conn *a, *b, *c;
 	struct pool_stats s;
 	uint64_t waits;
 	int64_t t0;
 
-	server_config(&cfg);
-	p = new_pool(&cfg);
+	p = fresh_pool();
 	CHECK_INT(pool_acquire(p, 1000, &a), POOL_OK);
 	CHECK_INT(pool_acquire(p, 1000, &b), POOL_OK);
 	pool_snapshot(p, &s);
@@ -125,14 +132,12 @@ static void *release_later(void *arg)
 /* A waiter gets the connection another thread releases, long before its timeout. */
 static void waiter_woken_by_release(void)
 {
-	struct gw_config cfg;
 	struct delayed_release d;
 	struct pool_conn *b, *c;
 	pthread_t t;
 	int64_t t0;
 
-	server_config(&cfg);
-	d.p = new_pool(&cfg);
+	d.p = fresh_pool();
 	CHECK_INT(pool_acquire(d.p, 1000, &d.c), POOL_OK);
 	CHECK_INT(pool_acquire(d.p, 1000, &b), POOL_OK);
 	t0 = mono_ms();
@@ -149,15 +154,13 @@ static void waiter_woken_by_release(void)
 /* A killed backend: the connection is reported broken, closed with its idle peers, and replaced. */
 static void dead_connection_replaced(void)
 {
-	struct gw_config cfg;
 	struct pool *p;
 	struct pool_conn *a, *b;
 	struct pool_stats s;
 	long pid;
 	PGresult *r;
 
-	server_config(&cfg);
-	p = new_pool(&cfg);
+	p = fresh_pool();
 	CHECK_INT(pool_acquire(p, 1000, &a), POOL_OK);
 	CHECK_INT(pool_acquire(p, 1000, &b), POOL_OK);
 	pool_release(p, b); /* an idle peer */
@@ -174,17 +177,16 @@ static void dead_connection_replaced(void)
 	CHECK(pool_ready(p)); /* one dead backend does not mean the database is down */
 	CHECK_INT(pool_acquire(p, 1000, &a), POOL_OK);
 	CHECK(exec_value(p, a, S_PID) != pid);
+	pool_snapshot(p, &s);
+	CHECK_INT(s.opened, 3); /* a new connection, not a revived one */
 	CHECK(!pool_conn_broken(a));
 	pool_release(p, a);
-	pool_snapshot(p, &s);
-	CHECK_INT(s.opened, 3);
 	pool_close(p, 1000);
 }
 
 /* While PostgreSQL refuses connections, acquire fails at once, probing again after a window. */
 static void database_down_fails_fast(void)
 {
-	struct gw_config cfg;
 	struct pool *p;
 	struct pool_conn *c;
 	struct pool_stats s;
@@ -192,7 +194,7 @@ static void database_down_fails_fast(void)
 
 	server_config(&cfg);
 	snprintf(cfg.dsn, sizeof cfg.dsn, "host=127.0.0.1 port=1 dbname=%s", TEST_DB); /* nothing listens */
-	p = new_pool(&cfg);
+	p = new_pool();
 	CHECK_INT(pool_acquire(p, 1000, &c), POOL_DOWN);
 	t0 = mono_ms();
 	CHECK_INT(pool_acquire(p, 1000, &c), POOL_DOWN);
@@ -213,14 +215,12 @@ static void database_down_fails_fast(void)
 /* A statement whose function did not exist at connect time is prepared on first use. */
 static void late_statement_prepared_on_use(void)
 {
-	struct gw_config cfg;
 	struct pool *p;
 	struct pool_conn *c;
 	PGresult *r;
 
 	db_exec("DROP FUNCTION IF EXISTS gw_test_late()");
-	server_config(&cfg);
-	p = new_pool(&cfg);
+	p = fresh_pool();
 	CHECK_INT(pool_acquire(p, 1000, &c), POOL_OK);
 	CHECK_INT(exec_value(p, c, S_LATE), -1); /* not there yet: an SQL error ... */
 	CHECK(!pool_conn_broken(c));             /* ... that leaves the connection usable */
@@ -242,14 +242,13 @@ static void late_statement_prepared_on_use(void)
 /* Past its lifetime a connection is closed on its next acquire; idle ones are reaped. */
 static void lifetime_and_idle_reaping(void)
 {
-	struct gw_config cfg;
 	struct pool *p;
 	struct pool_conn *c;
 	struct pool_stats s;
 
 	server_config(&cfg);
 	cfg.pool_max_lifetime_ms = 100;
-	p = new_pool(&cfg);
+	p = new_pool();
 	CHECK_INT(pool_acquire(p, 1000, &c), POOL_OK);
 	pool_release(p, c);
 	usleep(150 * 1000);
@@ -262,7 +261,7 @@ static void lifetime_and_idle_reaping(void)
 
 	server_config(&cfg);
 	cfg.pool_max_idle_time_ms = 200;
-	p = new_pool(&cfg);
+	p = new_pool();
 	CHECK_INT(pool_acquire(p, 1000, &c), POOL_OK);
 	pool_release(p, c);
 	usleep(1500 * 1000); /* the reaper runs every second */
@@ -274,13 +273,11 @@ static void lifetime_and_idle_reaping(void)
 
 static void close_refuses_and_counts(void)
 {
-	struct gw_config cfg;
 	struct pool *p;
 	struct pool_conn *a, *b;
 	struct pool_stats s;
 
-	server_config(&cfg);
-	p = new_pool(&cfg);
+	p = fresh_pool();
 	CHECK_INT(pool_acquire(p, 1000, &a), POOL_OK);
 	CHECK_INT(pool_acquire(p, 1000, &b), POOL_OK);
 	pool_release(p, a);
