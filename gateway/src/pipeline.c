@@ -218,6 +218,7 @@ static int reply_ready(struct request *req)
 	return request_reply(req, 503, req->headers, no, sizeof no - 1);
 }
 
+/* The pipeline itself; every step either passes or has already replied. */
 static int api_request(struct mg_connection *conn)
 {
 	struct request req;
