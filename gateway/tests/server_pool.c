@@ -198,7 +198,7 @@ static void database_down_fails_fast(void)
 	CHECK_INT(pool_acquire(p, 1000, &c), POOL_DOWN);
 	t0 = mono_ms();
 	CHECK_INT(pool_acquire(p, 1000, &c), POOL_DOWN);
-	CHECK(ms_since(t0) < 100); /* no connect attempt, no waiting */
+	CHECK(ms_since(t0) < 500); /* no waiting for the 1 s acquire timeout (nor a connect: see below) */
 	pool_snapshot(p, &s);
 	CHECK_INT(s.connect_failures, 1);
 	CHECK_INT(s.open, 0);
