@@ -5,7 +5,8 @@
  * Why the defaults are stated twice at all is explained in routes.c; this
  * test is what keeps the two statements of them equal.  For every route
  * with query parameters: its statement must call one openrisk function
- * with $1..$n in order (so parameter i is argument i), each query
+ * with $1..$n in order (so parameter i is argument i; arguments after the
+ * n-th, if any, must have DEFAULTs and are only noted), each query
  * parameter must carry the argument's name, and its default must be what
  * the function's DEFAULT evaluates to (no DEFAULT: the route binds NULL).
  * The checker is also run on a deliberately drifted copy of a route, to
@@ -69,10 +70,19 @@ static int check_route(const struct route *rt)
 	snprintf(nargs, sizeof nargs, "%d", rt->nparams);
 	params[0] = fn;
 	params[1] = nargs;
+	/* callable with n positional arguments: any further ones have DEFAULTs, which SQL fills in */
 	if (query1("SELECT p.oid FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-		   "WHERE n.nspname = 'openrisk' AND p.proname = $1 AND p.pronargs = $2::int",
+		   "WHERE n.nspname = 'openrisk' AND p.proname = $1 "
+		   "AND p.pronargs - p.pronargdefaults <= $2::int AND $2::int <= p.pronargs",
 		   2, params, oid, sizeof oid, &isnull) < 0)
 		return -1;
+	params[0] = oid;
+	if (query1("SELECT pronargs - $2::int FROM pg_proc WHERE oid = $1::oid", 2, params, value, sizeof value,
+		   &isnull) < 0)
+		return -1;
+	if (atoi(value) > 0)
+		fprintf(stderr, "server_defaults: note: %s %s binds %d of %s()'s arguments; %s more take their DEFAULT\n",
+			rt->method, rt->pattern, rt->nparams, fn, value);
 	for (int i = 0; i < rt->nparams; i++) {
 		const struct route_param *p = &rt->params[i];
 		char argno[16], expr[256], sql[400];

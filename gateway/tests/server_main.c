@@ -107,7 +107,7 @@ static int setup(void)
 		fprintf(stderr, "server tests: %s", PQerrorMessage(db));
 		return -1;
 	}
-	if (db_exec("SET client_min_messages = warning") < 0 || db_exec("CREATE EXTENSION openrisk") < 0)
+	if (db_exec("SET client_min_messages = warning") < 0 || db_exec("CREATE EXTENSION openrisk CASCADE") < 0)
 		return -1;
 	return db_exec("SELECT openrisk.generate_demo_data(1, 20, 42)");
 }
