@@ -231,7 +231,13 @@ run_wrk() {
 		--postmaster-pid "$(head -1 "$PGDATA_DIR/postmaster.pid")" \
 		--out "$RUNS/$name.samples.jsonl" --max-seconds $((secs + 60)) &
 	SAMPLER_PID=$!
-	sleep 0.3
+	# wrk starts once the sampler has taken its first sample (a busy
+	# machine can take seconds to start Python), so every run has samples
+	for _ in $(seq 100); do
+		[ -s "$RUNS/$name.samples.jsonl" ] && break
+		kill -0 "$SAMPLER_PID" 2>/dev/null || die "the sampler of $name exited before its first sample"
+		sleep 0.1
+	done
 	(
 		trap 'kill $w 2>/dev/null' TERM
 		timeout $((secs + 30)) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s --latency \
