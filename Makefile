@@ -16,7 +16,7 @@ export PGBIN PG_CONFIG
 export PATH := $(PGBIN):$(PATH)
 
 .PHONY: help root deps build install run stop env token test test-long test-asan \
-	bench-sql bench-http bench-replicas bench load monitoring format clean
+	bench-sql bench-http bench-replicas bench load monitoring format format-check clean
 
 help:
 	@echo "make run      build, install and start everything (PostgreSQL + extension + gateway)"
@@ -25,6 +25,8 @@ help:
 	@echo "make stop     stop what 'make run' started"
 	@echo "make env      print export lines for psql and curl (eval \"\$$(make -s env)\")"
 	@echo "make bench-sql | bench-http | bench | bench-replicas   benchmarks (see docs/)"
+	@echo "make format   lay out the C of extension/ and gateway/ as their .clang-format says"
+	@echo "make format-check   list the C files that 'make format' would change (part of make test)"
 
 # One clear message instead of a permission error halfway through.
 root:
@@ -78,8 +80,13 @@ bench load: install
 monitoring:
 	@tools/monitoring.sh start
 
+# clang-format with extension/.clang-format and gateway/.clang-format;
+# tools/format.py keeps pgindent's alignment in extension/ (see there).
 format:
-	@clang-format -i $$(git ls-files '*.c' '*.h')
+	@tools/format.py fix
+
+format-check:
+	@tools/format.py check
 
 clean:
 	@$(MAKE) -s -C extension clean

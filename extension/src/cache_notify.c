@@ -306,8 +306,7 @@ openrisk_notifier_main(Datum arg)
 			if (idle)
 				proc_exit(0);
 		}
-		if (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					  200, PG_WAIT_EXTENSION) & WL_LATCH_SET)
+		if (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 200, PG_WAIT_EXTENSION) & WL_LATCH_SET)
 		{
 			/*
 			 * Woken by a commit: let a few more arrive so they share one

@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_ASSERT(cond)                                                                       \
-	do {                                                                                    \
-		if (!(cond)) {                                                                  \
+#define FUZZ_ASSERT(cond)                                                                              \
+	do {                                                                                           \
+		if (!(cond)) {                                                                         \
 			fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                \
-		}                                                                               \
+			abort();                                                                       \
+		}                                                                                      \
 	} while (0)
 
 /* A heap copy of data[0..len) with a NUL after it (ASan sees overreads). */

@@ -1,10 +1,10 @@
 /*
  * fuzz_json_body.c -- request bodies: the JSON acceptance rules of
- * handlers.c's read_body(), then POST /cache/invalidate's pattern
+ * request_body.c's request_read_json(), then POST /cache/invalidate's pattern
  * confinement (cache_scope_check) and the JSON error body built from what
  * the client sent.
  *
- * read_body() itself needs a civetweb connection, so this target applies
+ * request_read_json() itself needs a civetweb connection, so this target applies
  * its exact acceptance rules (one complete json-c parse, nothing after it,
  * no NUL inside, an object at the top) to the fuzzed bytes.  Invariants:
  * an accepted pattern names exactly the caller's tenant as its third

@@ -3,7 +3,7 @@
  * the unknown-parameter check, on arbitrary bytes.
  *
  * Input: "<query string>\0<parameter name>".  Every route's parameter list
- * is used as the "known" list, as handlers.c does.  Invariants: decoded
+ * is used as the "known" list, as pipeline.c does.  Invariants: decoded
  * values are NUL-terminated, fit their buffer, contain no NUL and are never
  * longer than their encoding; a rejected name is reported NUL-terminated
  * inside its buffer.

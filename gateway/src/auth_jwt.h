@@ -22,9 +22,9 @@ enum role {
 
 enum jwt_status {
 	JWT_OK = 0,
-	JWT_MISSING,       /* no Authorization: Bearer header */
-	JWT_MALFORMED,     /* not three base64url parts of JSON */
-	JWT_BAD_ALG,       /* alg is not HS256 (none, RS256, ...) */
+	JWT_MISSING,   /* no Authorization: Bearer header */
+	JWT_MALFORMED, /* not three base64url parts of JSON */
+	JWT_BAD_ALG,   /* alg is not HS256 (none, RS256, ...) */
 	JWT_BAD_SIGNATURE,
 	JWT_EXPIRED,
 	JWT_NOT_YET_VALID, /* nbf in the future */

@@ -41,7 +41,7 @@ struct gw_config {
 	char jwt_secret_file[1024];
 	size_t max_body_bytes;
 	enum log_level log_level;
-	int access_log;           /* 1: one line per request on stderr */
+	int access_log;            /* 1: one line per request on stderr */
 	int64_t stats_interval_ms; /* pg_stat poll period */
 	int64_t drain_timeout_ms;  /* SIGTERM: how long in-flight requests get */
 };

@@ -13,10 +13,10 @@
 #include <stddef.h>
 
 struct sql_error_map {
-	int status;           /* HTTP status */
-	const char *code;     /* machine-readable error code */
-	int show_db_message;  /* 1: the endpoint's own sentence is passed on */
-	int retryable;        /* 1: add Retry-After */
+	int status;          /* HTTP status */
+	const char *code;    /* machine-readable error code */
+	int show_db_message; /* 1: the endpoint's own sentence is passed on */
+	int retryable;       /* 1: add Retry-After */
 };
 
 /* Map a five-character SQLSTATE (NULL: connection lost) to a reply. */

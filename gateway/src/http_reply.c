@@ -1,5 +1,7 @@
 /*
- * http_reply.c -- single-write replies (see http_reply.h).
+ * http_reply.c -- single-write replies and conditional GETs (see
+ * http_reply.h).  Replies up to 16 kB are assembled on the stack; larger
+ * ones cost one malloc, never a second write.
  */
 #include "http_reply.h"
 
@@ -70,4 +72,27 @@ int reply_error(struct mg_connection *conn, int status, const char *code, const 
 	if (n < 0)
 		n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"error\"}}", code);
 	return reply_send(conn, status, extra_headers, body, (size_t)n);
+}
+
+int http_etag_matches(const char *inm, const char *etag)
+{
+	char quoted[80];
+
+	if (!inm || !etag || !*etag)
+		return 0;
+	if (strcmp(inm, "*") == 0)
+		return 1;
+	snprintf(quoted, sizeof quoted, "\"%s\"", etag);
+	return strstr(inm, quoted) != NULL;
+}
+
+int reply_send_conditional(struct mg_connection *conn, const char *extra_headers, const char *etag,
+			   const char *body, size_t body_len)
+{
+	if (http_etag_matches(mg_get_header(conn, "If-None-Match"), etag)) {
+		reply_send(conn, 304, extra_headers, NULL, 0);
+		return 304;
+	}
+	reply_send(conn, 200, extra_headers, body, body_len);
+	return 200;
 }

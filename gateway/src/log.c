@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "timeutil.h"
+
 static enum log_level current_level = LOG_LEVEL_INFO;
 static int access_enabled = 1;
 
@@ -58,14 +60,14 @@ static size_t timestamp(char *out, size_t outlen)
 }
 
 #define LOG_BUFFER (1 << 20)
-#define FLUSH_INTERVAL_NS (50 * 1000000L)
+#define FLUSH_INTERVAL_MS 50
 
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
 	pthread_t thread;
 	char *bufs[2];
-	size_t len;  /* bytes used in bufs[active] */
+	size_t len; /* bytes used in bufs[active] */
 	int active;
 	int running, stop;
 } writer = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
@@ -101,13 +103,7 @@ static void *writer_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&writer.mu);
 	while (!writer.stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += FLUSH_INTERVAL_NS;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = time_after_ms(CLOCK_REALTIME, FLUSH_INTERVAL_MS);
 		(void)pthread_cond_timedwait(&writer.wake, &writer.mu, &ts);
 		pthread_mutex_unlock(&writer.mu);
 		flush_once();

@@ -22,11 +22,16 @@
 
 #include "auth_jwt.h"
 #include "config.h"
-#include "handlers.h"
+#include "gateway.h"
+#include "listener.h"
 #include "log.h"
+#include "metrics_listener.h"
+#include "pipeline.h"
 #include "pool.h"
 #include "router.h"
+#include "statements.h"
 #include "stats_poller.h"
+#include "timeutil.h"
 
 #define GATEWAY_VERSION "1.0"
 
@@ -94,25 +99,6 @@ static int token_main(int argc, char **argv)
 	return 0;
 }
 
-static struct mg_context *start_listener(const char *listen, const char *threads, const char *keep_alive_ms,
-					 int (*begin)(struct mg_connection *), struct gateway *gw)
-{
-	struct mg_callbacks cbs;
-	const char *opts[] = {"listening_ports", listen,
-			      "num_threads", threads,
-			      "enable_keep_alive", "yes",
-			      "keep_alive_timeout_ms", keep_alive_ms,
-			      "tcp_nodelay", "1",
-			      "request_timeout_ms", "30000",
-			      NULL};
-
-	memset(&cbs, 0, sizeof cbs);
-	cbs.begin_request = begin;
-	cbs.http_error = http_error_reply;
-	cbs.log_message = civetweb_log_message;
-	return mg_start(&cbs, gw, opts);
-}
-
 struct stopper {
 	struct mg_context *ctx;
 	pthread_mutex_t mu;
@@ -145,13 +131,7 @@ static int stop_bounded(struct mg_context *ctx, int64_t timeout_ms)
 	if (pthread_create(&t, NULL, stop_thread, &s) != 0)
 		return -1;
 	pthread_detach(t);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	ts = time_after_ms(CLOCK_REALTIME, timeout_ms);
 	pthread_mutex_lock(&s.mu);
 	while (!s.done && pthread_cond_timedwait(&s.done_cv, &s.mu, &ts) != ETIMEDOUT)
 		;
@@ -163,11 +143,11 @@ static int stop_bounded(struct mg_context *ctx, int64_t timeout_ms)
 /* Wait until no request is between begin and reply; -1 on timeout. */
 static int wait_for_inflight(struct gateway *gw, int64_t timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = mono_ms() + timeout_ms;
 	struct timespec tick = {0, 10 * 1000000};
 
 	while (atomic_load(&gw->inflight) > 0) {
-		if (now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			return -1;
 		nanosleep(&tick, NULL);
 	}
@@ -177,6 +157,7 @@ static int wait_for_inflight(struct gateway *gw, int64_t timeout_ms)
 /* `openrisk-gateway sql GET /api/v1/stats`: the statement a route prepares. */
 static int sql_main(int argc, char **argv)
 {
+	const struct statement *st;
 	struct route_match m;
 
 	if (argc != 4) {
@@ -184,11 +165,12 @@ static int sql_main(int argc, char **argv)
 		return 2;
 	}
 	router_match(argv[2], argv[3], &m);
-	if (m.status != MATCH_OK || !m.route->sql) {
+	st = m.status == MATCH_OK ? statement_get(m.route->stmt) : NULL;
+	if (!st) {
 		fprintf(stderr, "error: no statement for %s %s\n", argv[2], argv[3]);
 		return 1;
 	}
-	printf("%s\n", m.route->sql);
+	printf("%s\n", st->sql);
 	return 0;
 }
 
@@ -197,9 +179,8 @@ int main(int argc, char **argv)
 	static struct gw_config cfg;
 	static struct gateway gw;
 	struct mg_context *api, *metrics;
-	char err[512], threads[16], keep_alive[24];
-	const char *const *stmts;
-	int help = 0, nstmts, sig;
+	char err[512];
+	int help = 0, sig;
 	sigset_t sigs;
 
 	if (argc > 1 && strcmp(argv[1], "token") == 0)
@@ -241,25 +222,23 @@ int main(int argc, char **argv)
 	atexit(log_stop_writer); /* early error exits flush their lines too */
 
 	gw.cfg = &cfg;
-	handlers_init(&gw);
-	stmts = handlers_statements(&nstmts);
-	gw.pool = pool_create(&cfg, stmts, nstmts);
+	gw.pool = pool_create(&cfg, statements, STMT_COUNT);
 	if (!gw.pool) {
 		fprintf(stderr, "error: out of memory creating the pool\n");
 		return 1;
 	}
 	if (pool_warm(gw.pool) < 0)
 		log_warn("PostgreSQL is not reachable yet; requests get 503 until it is");
-	stats_poller_start(gw.pool, cfg.stats_interval_ms, handlers_pg_stats_stmt(), handlers_cache_stats_stmt());
+	stats_poller_start(gw.pool, cfg.stats_interval_ms);
 
-	snprintf(threads, sizeof threads, "%d", cfg.threads);
-	snprintf(keep_alive, sizeof keep_alive, "%lld", (long long)cfg.keep_alive_ms);
-	api = start_listener(cfg.listen, threads, keep_alive, api_begin_request, &gw);
+	pipeline_init(&gw);
+	metrics_listener_init(&gw);
+	api = listener_start(cfg.listen, cfg.threads, cfg.keep_alive_ms, pipeline_begin_request, &gw);
 	if (!api) {
 		log_error("cannot listen on %s (in use, or not host:port?)", cfg.listen);
 		return 1;
 	}
-	metrics = start_listener(cfg.metrics_listen, "2", keep_alive, metrics_begin_request, &gw);
+	metrics = listener_start(cfg.metrics_listen, 2, cfg.keep_alive_ms, metrics_begin_request, &gw);
 	if (!metrics) {
 		log_error("cannot listen on %s for /metrics", cfg.metrics_listen);
 		mg_stop(api);

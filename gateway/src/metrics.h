@@ -39,11 +39,11 @@ extern const char *const pg_activity_states[PG_NSTATES];
 
 /* What the poller last read from PostgreSQL. */
 struct pg_stats {
-	int valid;           /* a poll has succeeded at least once */
+	int valid; /* a poll has succeeded at least once */
 	int last_poll_ok;
 	double last_success; /* unix seconds */
 	uint64_t poll_errors;
-	int have_cache;      /* openrisk.cache_stats() answered */
+	int have_cache; /* openrisk.cache_stats() answered */
 	int64_t cache_hits, cache_misses, cache_evictions, cache_entries, cache_bytes_used, cache_bytes_limit;
 	/* fills the engine refused, waits on another backend's fill, and how
 	 * those waits ended: answered by a refused fill, or recomputed */

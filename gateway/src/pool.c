@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "timeutil.h"
 
 #define DOWN_WINDOW_MS 500
 #define EXCESS_IDLE_GRACE_MS 1000
@@ -49,31 +50,23 @@ struct pool_conn {
 
 struct pool {
 	pthread_mutex_t mu;
-	pthread_cond_t freed;   /* a slot became idle or empty */
+	pthread_cond_t freed; /* a slot became idle or empty */
 	pthread_cond_t reaper_wake;
 	pthread_t reaper;
 	const struct gw_config *cfg;
-	const char *const *stmts;
+	const struct statement *stmts;
 	int nstmts;
 	struct pool_conn *slots;
 	int nslots;
 	int open, in_use, waiting;
 	int closing;
 	int db_up;
-	int probing;          /* a connect attempt is under way while down */
+	int probing; /* a connect attempt is under way while down */
 	int64_t down_until_ms;
 	uint64_t opened, connect_failures, acquire_timeouts;
 	uint64_t closed_lifetime, closed_idle, closed_broken, closed_shutdown;
 	struct histogram acquire_wait;
 };
-
-int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * Connect and prepare every statement; NULL when PostgreSQL refused.
@@ -99,18 +92,16 @@ static PGconn *open_connection(struct pool *p, unsigned char *prepared)
 		return NULL;
 	}
 	for (int i = 0; i < p->nstmts; i++) {
-		char name[16];
 		PGresult *r;
 
 		prepared[i] = 0;
-		if (!p->stmts[i])
+		if (!p->stmts[i].sql)
 			continue;
-		snprintf(name, sizeof name, "s%d", i);
-		r = PQprepare(pg, name, p->stmts[i], 0, NULL);
+		r = PQprepare(pg, p->stmts[i].name, p->stmts[i].sql, 0, NULL);
 		if (PQresultStatus(r) == PGRES_COMMAND_OK)
 			prepared[i] = 1;
 		else
-			log_debug("pool: statement s%d not prepared yet: %s", i, PQresultErrorMessage(r));
+			log_debug("pool: statement %s not prepared yet: %s", p->stmts[i].name, PQresultErrorMessage(r));
 		PQclear(r);
 	}
 	return pg;
@@ -118,7 +109,7 @@ static PGconn *open_connection(struct pool *p, unsigned char *prepared)
 
 static void *reaper_main(void *arg);
 
-struct pool *pool_create(const struct gw_config *cfg, const char *const *stmts, int nstmts)
+struct pool *pool_create(const struct gw_config *cfg, const struct statement *stmts, int nstmts)
 {
 	struct pool *p = calloc(1, sizeof *p);
 
@@ -150,15 +141,6 @@ struct pool *pool_create(const struct gw_config *cfg, const char *const *stmts, 
 	if (pthread_create(&p->reaper, NULL, reaper_main, p) != 0)
 		abort();
 	return p;
-}
-
-static struct timespec deadline_ts(int64_t deadline_ms)
-{
-	struct timespec ts;
-
-	ts.tv_sec = deadline_ms / 1000;
-	ts.tv_nsec = (deadline_ms % 1000) * 1000000;
-	return ts;
 }
 
 /* With the lock held: the most recently used idle slot, or -1. */
@@ -198,7 +180,7 @@ static enum pool_status fill_slot(struct pool *p, int i)
 {
 	struct pool_conn *c = &p->slots[i];
 	PGconn *pg = open_connection(p, c->prepared);
-	int64_t t = now_ms();
+	int64_t t = mono_ms();
 
 	pthread_mutex_lock(&p->mu);
 	p->probing = 0;
@@ -227,7 +209,7 @@ static enum pool_status fill_slot(struct pool *p, int i)
 
 enum pool_status pool_acquire(struct pool *p, int64_t timeout_ms, struct pool_conn **out)
 {
-	int64_t start = now_ms(), deadline = start + timeout_ms;
+	int64_t start = mono_ms(), deadline = start + timeout_ms;
 	enum pool_status st = POOL_TIMEOUT;
 	PGconn *stale = NULL;
 
@@ -242,7 +224,7 @@ enum pool_status pool_acquire(struct pool *p, int64_t timeout_ms, struct pool_co
 		i = pick_idle(p);
 		if (i >= 0) {
 			struct pool_conn *c = &p->slots[i];
-			if (now_ms() - c->created_ms >= p->cfg->pool_max_lifetime_ms) {
+			if (mono_ms() - c->created_ms >= p->cfg->pool_max_lifetime_ms) {
 				stale = empty_slot(p, i, &p->closed_lifetime);
 				pthread_mutex_unlock(&p->mu);
 				PQfinish(stale);
@@ -256,7 +238,7 @@ enum pool_status pool_acquire(struct pool *p, int64_t timeout_ms, struct pool_co
 			break;
 		}
 		if (p->open < p->nslots) {
-			int64_t t = now_ms();
+			int64_t t = mono_ms();
 			if (!p->db_up && (t < p->down_until_ms || p->probing) && p->opened + p->connect_failures > 0) {
 				st = POOL_DOWN; /* fail fast while PostgreSQL is away */
 				break;
@@ -270,35 +252,39 @@ enum pool_status pool_acquire(struct pool *p, int64_t timeout_ms, struct pool_co
 			st = fill_slot(p, i);
 			if (st == POOL_OK)
 				*out = &p->slots[i];
-			histogram_observe(&p->acquire_wait, (double)(now_ms() - start) / 1000.0);
+			histogram_observe(&p->acquire_wait, (double)(mono_ms() - start) / 1000.0);
 			return st;
 		}
-		if (now_ms() >= deadline) {
+		if (mono_ms() >= deadline) {
 			p->acquire_timeouts++;
 			st = POOL_TIMEOUT;
 			break;
 		}
 		{
-			struct timespec ts = deadline_ts(deadline);
+			struct timespec ts = timespec_from_ms(deadline);
 			p->waiting++;
 			(void)pthread_cond_timedwait(&p->freed, &p->mu, &ts);
 			p->waiting--;
 		}
 	}
 	pthread_mutex_unlock(&p->mu);
-	histogram_observe(&p->acquire_wait, (double)(now_ms() - start) / 1000.0);
+	histogram_observe(&p->acquire_wait, (double)(mono_ms() - start) / 1000.0);
 	return st;
 }
 
 PGresult *pool_exec(struct pool *p, struct pool_conn *c, int stmt, int nparams, const char *const *values)
 {
-	char name[16];
+	const char *name;
 	PGresult *r;
 
-	snprintf(name, sizeof name, "s%d", stmt);
+	if (stmt < 0 || stmt >= p->nstmts || !p->stmts[stmt].sql) {
+		log_error("pool: no statement %d (the pool has %d)", stmt, p->nstmts);
+		return PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR);
+	}
+	name = p->stmts[stmt].name;
 	if (!c->prepared[stmt]) {
 		/* the function did not exist when this connection was opened */
-		r = PQprepare(c->pg, name, p->stmts[stmt], 0, NULL);
+		r = PQprepare(c->pg, name, p->stmts[stmt].sql, 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			c->broken = PQstatus(c->pg) != CONNECTION_OK;
 			return r;
@@ -321,7 +307,7 @@ void pool_release(struct pool *p, struct pool_conn *c)
 {
 	PGconn *dead[64];
 	int ndead = 0;
-	int64_t t = now_ms();
+	int64_t t = mono_ms();
 	int i = (int)(c - p->slots);
 
 	pthread_mutex_lock(&p->mu);
@@ -357,7 +343,7 @@ static void reap(struct pool *p)
 {
 	PGconn *dead[1024];
 	int ndead = 0, idle = 0;
-	int64_t t = now_ms();
+	int64_t t = mono_ms();
 
 	pthread_mutex_lock(&p->mu);
 	for (int i = 0; i < p->nslots && ndead < 1024; i++) {
@@ -393,7 +379,7 @@ static void *reaper_main(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	while (!p->closing) {
-		struct timespec ts = deadline_ts(now_ms() + REAP_INTERVAL_MS);
+		struct timespec ts = timespec_from_ms(mono_ms() + REAP_INTERVAL_MS);
 		(void)pthread_cond_timedwait(&p->reaper_wake, &p->mu, &ts);
 		if (p->closing)
 			break;
@@ -447,14 +433,14 @@ void pool_snapshot(struct pool *p, struct pool_stats *s)
 
 void pool_close(struct pool *p, int64_t timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = mono_ms() + timeout_ms;
 
 	pthread_mutex_lock(&p->mu);
 	p->closing = 1;
 	pthread_cond_broadcast(&p->freed);
 	pthread_cond_signal(&p->reaper_wake);
-	while (p->in_use > 0 && now_ms() < deadline) {
-		struct timespec ts = deadline_ts(deadline);
+	while (p->in_use > 0 && mono_ms() < deadline) {
+		struct timespec ts = timespec_from_ms(deadline);
 		(void)pthread_cond_timedwait(&p->freed, &p->mu, &ts);
 	}
 	pthread_mutex_unlock(&p->mu);

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "statements.h"
 
 struct pool;
 struct pool_conn;
@@ -29,17 +30,19 @@ enum pool_status {
 
 /*
  * Create the pool (no connection is opened yet) and its reaper thread.
- * stmts[i] is prepared as "s<i>" on every connection; NULL entries are
- * skipped.  The array must outlive the pool.
+ * Every statement of stmts[0..nstmts) (the gateway passes the registry of
+ * statements.h) is prepared under its name on every connection; entries
+ * without SQL are skipped.  The array must outlive the pool.
  */
-struct pool *pool_create(const struct gw_config *cfg, const char *const *stmts, int nstmts);
+struct pool *pool_create(const struct gw_config *cfg, const struct statement *stmts, int nstmts);
 
 enum pool_status pool_acquire(struct pool *p, int64_t timeout_ms, struct pool_conn **out);
 
 /*
- * Run prepared statement `stmt` with text parameters (NULL = SQL NULL).
- * Always returns a PGresult (possibly a FATAL one) that the caller clears;
- * marks the connection broken when the error left it unusable.
+ * Run prepared statement `stmt` (an index into the pool's statements) with
+ * text parameters (NULL = SQL NULL).  Always returns a PGresult (possibly a
+ * FATAL one, also for an index out of range) that the caller clears; marks
+ * the connection broken when the error left it unusable.
  */
 PGresult *pool_exec(struct pool *p, struct pool_conn *c, int stmt, int nparams, const char *const *values);
 
@@ -59,8 +62,5 @@ void pool_snapshot(struct pool *p, struct pool_stats *out);
 
 /* Refuse new acquires, wait up to timeout_ms for borrowed ones, close all. */
 void pool_close(struct pool *p, int64_t timeout_ms);
-
-/* Monotonic milliseconds, shared by the pool and its callers. */
-int64_t now_ms(void);
 
 #endif

@@ -1,64 +1,93 @@
 /*
  * routes.c -- the route table (see routes.h for why it is data).
  *
- * Reads select `value` first so a benchmark ceiling that returns column 1
- * sends the same bytes; hit and etag ride along in the same round trip.
- * Query parameter defaults repeat the SQL functions' defaults because one
- * prepared statement per route always binds every argument.
+ * Query parameter defaults: one prepared statement per route binds every
+ * argument of its SQL function, so an absent parameter cannot fall back on
+ * the function's own DEFAULT -- binding NULL would pass NULL.  Omitting
+ * the argument instead would take a statement per subset of present
+ * parameters (2^6 for the risk list) prepared on every connection, and
+ * COALESCE-ing NULLs inside the functions would change what an explicit
+ * NULL means to SQL callers.  So the defaults are stated here, once for the
+ * gateway, and the server tests (tests/server_defaults.c) read every
+ * function's DEFAULTs from the catalog and fail when the two drift apart.
  */
 #include "routes.h"
 
-#define T {PARAM_TENANT, NULL, NULL}
-#define ID {PARAM_PATH_ID, NULL, NULL}
-#define Q(name, deflt) {PARAM_QUERY, name, deflt}
-#define BODY {PARAM_BODY, NULL, NULL}
+#include <stdio.h>
+#include <string.h>
+
+#include "cache_scope.h"
+
+/* The table is laid out by hand, one route per row (clang-format would
+ * turn the shorthands into blocks and join each row into one line). */
+/* clang-format off */
+#define T {PARAM_TENANT, NULL, NULL, NULL, NULL}
+#define ID {PARAM_PATH_ID, NULL, NULL, NULL, NULL}
+#define Q(name, deflt) {PARAM_QUERY, name, deflt, NULL, NULL}
+#define BODY {PARAM_BODY, NULL, NULL, NULL, NULL}
+#define FIELD(name, check, shape) {PARAM_BODY_FIELD, name, NULL, check, shape}
+#define NO_PARAMS {{0}}
 
 const struct route routes[] = {
-	{"GET", "/api/v1/risks", KIND_READ, ROLE_VIEWER,
-	 "SELECT value, hit, etag FROM openrisk.risk_list_meta($1, $2, $3, $4, $5, $6, $7, $8)", "risk list", 8,
+	{"GET", "/api/v1/risks", KIND_READ, ROLE_VIEWER, STMT_RISK_LIST, "risk list", NULL, 8,
 	 {T, Q("page", "1"), Q("page_size", "20"), Q("severity", NULL), Q("status", NULL), Q("q", NULL),
 	  Q("sort_by", "score"), Q("sort_dir", "desc")}},
-	{"GET", "/api/v1/risks/search", KIND_READ, ROLE_VIEWER,
-	 "SELECT value, hit, etag FROM openrisk.risk_search_meta($1, $2, $3, $4)", "search", 4,
+	{"GET", "/api/v1/risks/search", KIND_READ, ROLE_VIEWER, STMT_RISK_SEARCH, "search", NULL, 4,
 	 {T, Q("q", NULL), Q("page", "1"), Q("page_size", "20")}},
-	{"GET", "/api/v1/risks/matrix", KIND_READ, ROLE_VIEWER,
-	 "SELECT value, hit, etag FROM openrisk.risk_matrix_meta($1, $2)", "risk matrix", 2,
+	{"GET", "/api/v1/risks/matrix", KIND_READ, ROLE_VIEWER, STMT_RISK_MATRIX, "risk matrix", NULL, 2,
 	 {T, Q("period", "all")}},
-	{"GET", "/api/v1/risks/{id}", KIND_READ, ROLE_VIEWER,
-	 "SELECT value, hit, etag FROM openrisk.risk_get_meta($1, $2)", "risk", 2, {T, ID}},
-	{"POST", "/api/v1/risks", KIND_CREATE, ROLE_ANALYST,
-	 "SELECT r::text, r->>'id' FROM openrisk.risk_create($1, $2) AS r", "risk", 2, {T, BODY}},
-	{"PATCH", "/api/v1/risks/{id}", KIND_UPDATE, ROLE_ANALYST,
-	 "SELECT openrisk.risk_update($1, $2, $3)::text", "risk", 3, {T, ID, BODY}},
-	{"DELETE", "/api/v1/risks/{id}", KIND_DELETE, ROLE_ADMIN,
-	 "SELECT openrisk.risk_delete($1, $2)", "risk", 2, {T, ID}},
-	{"GET", "/api/v1/stats", KIND_READ, ROLE_VIEWER,
-	 "SELECT value, hit, etag FROM openrisk.dashboard_stats_meta($1, $2)", "stats", 2,
+	{"GET", "/api/v1/risks/{id}", KIND_READ, ROLE_VIEWER, STMT_RISK_GET, "risk", NULL, 2, {T, ID}},
+	{"POST", "/api/v1/risks", KIND_CREATE, ROLE_ANALYST, STMT_RISK_CREATE, "risk", "/api/v1/risks/{id}", 2,
+	 {T, BODY}},
+	{"PATCH", "/api/v1/risks/{id}", KIND_UPDATE, ROLE_ANALYST, STMT_RISK_UPDATE, "risk", NULL, 3, {T, ID, BODY}},
+	{"DELETE", "/api/v1/risks/{id}", KIND_DELETE, ROLE_ADMIN, STMT_RISK_DELETE, "risk", NULL, 2, {T, ID}},
+	{"GET", "/api/v1/stats", KIND_READ, ROLE_VIEWER, STMT_DASHBOARD_STATS, "stats", NULL, 2,
 	 {T, Q("period", "month")}},
-	{"GET", "/api/v1/stats/risk-matrix", KIND_READ, ROLE_VIEWER,
-	 "SELECT value, hit, etag FROM openrisk.dashboard_matrix_meta($1)", "risk matrix", 1, {T}},
-	{"GET", "/api/v1/stats/trends", KIND_READ, ROLE_VIEWER,
-	 "SELECT value, hit, etag FROM openrisk.dashboard_timeline_meta($1, $2)", "trends", 2,
+	{"GET", "/api/v1/stats/risk-matrix", KIND_READ, ROLE_VIEWER, STMT_DASHBOARD_MATRIX, "risk matrix", NULL, 1,
+	 {T}},
+	{"GET", "/api/v1/stats/trends", KIND_READ, ROLE_VIEWER, STMT_DASHBOARD_TIMELINE, "trends", NULL, 2,
 	 {T, Q("days", "30")}},
-	{"GET", "/api/v1/marketplace/connectors", KIND_READ, ROLE_VIEWER,
-	 "SELECT value, hit, etag FROM openrisk.connector_list_meta($1, $2, $3, $4)", "connector list", 4,
+	{"GET", "/api/v1/marketplace/connectors", KIND_READ, ROLE_VIEWER, STMT_CONNECTOR_LIST, "connector list", NULL, 4,
 	 {Q("category", NULL), Q("status", NULL), Q("page", "1"), Q("page_size", "20")}},
-	{"GET", "/api/v1/marketplace/connectors/{id}", KIND_READ, ROLE_VIEWER,
-	 "SELECT value, hit, etag FROM openrisk.connector_get_meta($1)", "connector", 1, {ID}},
-	{"GET", "/api/v1/marketplace/apps/{id}", KIND_READ, ROLE_VIEWER,
-	 "SELECT value, hit, etag FROM openrisk.app_get_meta($1, $2)", "app", 2, {T, ID}},
-	{"GET", "/api/v1/cache/stats", KIND_ADMIN_JSON, ROLE_ADMIN,
-	 "SELECT row_to_json(s)::text FROM openrisk.cache_stats() AS s", "cache stats", 0, {{0, 0, 0}}},
-	{"POST", "/api/v1/cache/invalidate", KIND_INVALIDATE, ROLE_ADMIN,
-	 "SELECT json_build_object('pattern', $1::text, 'invalidated', openrisk.cache_invalidate($1))::text",
-	 "cache", 1, {{PARAM_PATTERN, NULL, NULL}}},
-	{"GET", "/health", KIND_HEALTH, ROLE_NONE, "SELECT 1", "health", 0, {{0, 0, 0}}},
-	{"GET", "/ready", KIND_READY, ROLE_NONE, NULL, "ready", 0, {{0, 0, 0}}},
+	{"GET", "/api/v1/marketplace/connectors/{id}", KIND_READ, ROLE_VIEWER, STMT_CONNECTOR_GET, "connector", NULL, 1,
+	 {ID}},
+	{"GET", "/api/v1/marketplace/apps/{id}", KIND_READ, ROLE_VIEWER, STMT_APP_GET, "app", NULL, 2, {T, ID}},
+	{"GET", "/api/v1/cache/stats", KIND_JSON, ROLE_ADMIN, STMT_CACHE_STATS, "cache stats", NULL, 0, NO_PARAMS},
+	/* the pattern is confined to the caller's tenant before it reaches the engine */
+	{"POST", "/api/v1/cache/invalidate", KIND_JSON, ROLE_ADMIN, STMT_CACHE_INVALIDATE, "cache", NULL, 1,
+	 {FIELD("pattern", cache_scope_check, "\"<namespace>:<kind>:<tenant>[:...]\"")}},
+	{"GET", "/health", KIND_HEALTH, ROLE_NONE, STMT_HEALTH, "health", NULL, 0, NO_PARAMS},
+	{"GET", "/ready", KIND_READY, ROLE_NONE, STMT_NONE, "ready", NULL, 0, NO_PARAMS},
 };
+/* clang-format on */
 
 const int nroutes = (int)(sizeof routes / sizeof routes[0]);
 
 int route_index(const struct route *r)
 {
 	return (int)(r - routes);
+}
+
+int route_is_retryable(const struct route *r)
+{
+	return strcmp(r->method, "GET") == 0;
+}
+
+int route_reads_body(const struct route *r)
+{
+	for (int i = 0; i < r->nparams; i++)
+		if (r->params[i].source == PARAM_BODY || r->params[i].source == PARAM_BODY_FIELD)
+			return 1;
+	return 0;
+}
+
+int route_expand(const char *tmpl, const char *id, char *out, size_t outlen)
+{
+	const char *brace = tmpl ? strstr(tmpl, "{id}") : NULL;
+	int n;
+
+	if (!brace)
+		return -1;
+	n = snprintf(out, outlen, "%.*s%s%s", (int)(brace - tmpl), tmpl, id, brace + 4);
+	return (n < 0 || (size_t)n >= outlen) ? -1 : n;
 }

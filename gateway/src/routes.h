@@ -1,43 +1,57 @@
 /*
  * routes.h -- the REST API as data: every route's method, path pattern,
- * minimum role, the one SQL statement it runs and how request parts map to
- * that statement's parameters.
+ * minimum role, the one prepared statement it runs, how request parts map
+ * to that statement's parameters, and what its result becomes.
  *
- * Handlers stay generic because the differences between endpoints live
- * here; adding an endpoint is adding a row.  No civetweb or libpq, so the
- * table itself is covered by unit tests (every route reachable, search and
- * matrix not captured by {id}, statements well-formed).
+ * The pipeline stays generic because the differences between endpoints
+ * live here, as data (reply kind, Location template, parameter sources
+ * and defaults) and callbacks (a body field's confinement check); adding
+ * an endpoint is adding a row.  No civetweb or libpq, so the table itself
+ * is covered by unit tests (every route reachable, search and matrix not
+ * captured by {id}, statements well-formed).
  */
 #ifndef OPENRISK_ROUTES_H
 #define OPENRISK_ROUTES_H
 
-#include "auth_jwt.h"
+#include <stddef.h>
 
-/* What the generic handler does with the statement's result. */
+#include "auth_jwt.h"
+#include "statements.h"
+
+/* What the pipeline does with the statement's result. */
 enum route_kind {
-	KIND_READ,       /* SELECT value, hit, etag FROM openrisk.<fn>_meta(...) */
-	KIND_CREATE,     /* 201 + Location from the second column */
-	KIND_UPDATE,     /* 200, NULL -> 404 */
-	KIND_DELETE,     /* 204, false -> 404 */
-	KIND_ADMIN_JSON, /* 200 with the first column */
-	KIND_INVALIDATE, /* POST /cache/invalidate */
-	KIND_HEALTH,
-	KIND_READY
+	KIND_READ,   /* SELECT value, hit, etag: 200 + X-Cache + ETag, or 304; NULL -> 404 */
+	KIND_CREATE, /* 201 + Location (the route's template, {id} = second column) */
+	KIND_UPDATE, /* 200, NULL -> 404 */
+	KIND_DELETE, /* 204, false -> 404 */
+	KIND_JSON,   /* 200 with the first column */
+	KIND_HEALTH, /* 200 UP, or 503 DOWN when the database does not answer */
+	KIND_READY   /* no statement: 200 once the pool reached PostgreSQL */
 };
 
 /* Where one statement parameter comes from. */
 enum param_source {
-	PARAM_TENANT, /* the token's tenant_id -- never the request */
-	PARAM_PATH_ID,
-	PARAM_QUERY,  /* ?name=..., deflt when absent (NULL -> SQL NULL) */
-	PARAM_BODY,   /* the request's JSON body */
-	PARAM_PATTERN /* the tenant-confined invalidation pattern */
+	PARAM_TENANT,    /* the token's tenant_id -- never the request */
+	PARAM_PATH_ID,   /* the {id} path segment */
+	PARAM_QUERY,     /* ?name=..., deflt when absent (NULL -> SQL NULL) */
+	PARAM_BODY,      /* the request's JSON body, as text */
+	PARAM_BODY_FIELD /* one string field of the JSON body, passed through check */
 };
+
+/*
+ * Checks (and may normalize into out) a body field's value for the
+ * caller's tenant; -1 with a sentence for the client in err means 403.
+ * cache_scope_check() has this shape.
+ */
+typedef int (*param_check_fn)(const char *value, const char *tenant, char *out, size_t outlen, char *err,
+			      size_t errlen);
 
 struct route_param {
 	enum param_source source;
-	const char *name; /* query parameter name */
-	const char *deflt;
+	const char *name;     /* query parameter or body field name */
+	const char *deflt;    /* PARAM_QUERY: bound when absent */
+	param_check_fn check; /* PARAM_BODY_FIELD: required */
+	const char *shape;    /* PARAM_BODY_FIELD: the value's shape, for the 400 message */
 };
 
 #define ROUTE_MAX_PARAMS 8
@@ -47,8 +61,9 @@ struct route {
 	const char *pattern; /* "/api/v1/risks/{id}" */
 	enum route_kind kind;
 	enum role min_role;
-	const char *sql; /* NULL: no database statement */
-	const char *what; /* "risk" -> "risk not found" */
+	enum statement_id stmt; /* STMT_NONE: no database statement */
+	const char *what;       /* "risk" -> "risk not found" */
+	const char *location;   /* KIND_CREATE: Location template, "{id}" filled in */
 	int nparams;
 	struct route_param params[ROUTE_MAX_PARAMS];
 };
@@ -56,7 +71,22 @@ struct route {
 extern const struct route routes[];
 extern const int nroutes;
 
-/* Index of r in routes[] (also its prepared statement number). */
+/* Index of r in routes[] (the metrics' route label slot). */
 int route_index(const struct route *r);
+
+/*
+ * May a failed attempt of this route run again?  Only GET routes: they
+ * change nothing, while a write whose connection died may have committed.
+ */
+int route_is_retryable(const struct route *r);
+
+/* Does the route read the request body (PARAM_BODY or PARAM_BODY_FIELD)? */
+int route_reads_body(const struct route *r);
+
+/*
+ * Fill a "/api/v1/risks/{id}" template with id into out; the length, or -1
+ * when the template has no {id} or out is too small.
+ */
+int route_expand(const char *tmpl, const char *id, char *out, size_t outlen);
 
 #endif

@@ -5,7 +5,8 @@
  * the pool is saturated by requests, the poll is skipped rather than
  * competing with them, and the metrics say so (openrisk_stats_poll_success
  * 0).  The engine's cache_stats() is read with its own statement so the
- * pg_stat figures survive a missing or older extension.
+ * pg_stat figures survive a missing or older extension.  Both statements
+ * live in the registry (statements.c) with every other.
  */
 #include "stats_poller.h"
 
@@ -15,24 +16,10 @@
 #include <time.h>
 
 #include "log.h"
+#include "statements.h"
+#include "timeutil.h"
 
 #define POLL_ACQUIRE_TIMEOUT_MS 1000
-
-const char stats_poller_pg_sql[] =
-	"SELECT d.xact_commit, d.xact_rollback, d.blks_hit, d.blks_read, d.deadlocks, d.numbackends,"
-	" count(*) FILTER (WHERE a.state = 'active'),"
-	" count(*) FILTER (WHERE a.state = 'idle'),"
-	" count(*) FILTER (WHERE a.state = 'idle in transaction'),"
-	" count(*) FILTER (WHERE a.state = 'idle in transaction (aborted)'),"
-	" count(*) FILTER (WHERE a.state = 'fastpath function call'),"
-	" count(*) FILTER (WHERE a.state = 'disabled')"
-	" FROM pg_stat_database d LEFT JOIN pg_stat_activity a ON a.datid = d.datid"
-	" WHERE d.datname = current_database()"
-	" GROUP BY d.xact_commit, d.xact_rollback, d.blks_hit, d.blks_read, d.deadlocks, d.numbackends";
-
-const char stats_poller_cache_sql[] =
-	"SELECT hits, misses, evictions, entries, bytes_used, bytes_limit,"
-	" fills_rejected, stampede_waits, handoffs, stampede_recomputes FROM openrisk.cache_stats()";
 
 static struct {
 	pthread_mutex_t mu;
@@ -41,7 +28,6 @@ static struct {
 	int running, stop;
 	struct pool *pool;
 	int64_t interval_ms;
-	int pg_stmt, cache_stmt;
 	struct pg_stats last;
 } poller = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
@@ -63,7 +49,7 @@ static void poll_once(void)
 	pthread_mutex_unlock(&poller.mu);
 
 	if (pool_acquire(poller.pool, POLL_ACQUIRE_TIMEOUT_MS, &c) == POOL_OK) {
-		r = pool_exec(poller.pool, c, poller.pg_stmt, 0, NULL);
+		r = pool_exec(poller.pool, c, STMT_POLL_PG_STATS, 0, NULL);
 		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 			s.xact_commit = num(r, 0);
 			s.xact_rollback = num(r, 1);
@@ -78,7 +64,7 @@ static void poll_once(void)
 			log_debug("stats poller: pg_stat query failed: %s", PQresultErrorMessage(r));
 		PQclear(r);
 		if (ok && !pool_conn_broken(c)) {
-			r = pool_exec(poller.pool, c, poller.cache_stmt, 0, NULL);
+			r = pool_exec(poller.pool, c, STMT_POLL_CACHE_STATS, 0, NULL);
 			s.have_cache = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
 			if (s.have_cache) {
 				s.cache_hits = num(r, 0);
@@ -98,10 +84,8 @@ static void poll_once(void)
 	}
 	s.last_poll_ok = ok;
 	if (ok) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
 		s.valid = 1;
-		s.last_success = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+		s.last_success = unix_seconds();
 	} else
 		s.poll_errors++;
 	pthread_mutex_lock(&poller.mu);
@@ -119,13 +103,7 @@ static void *poller_main(void *arg)
 		pthread_mutex_unlock(&poller.mu);
 		poll_once();
 		pthread_mutex_lock(&poller.mu);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += poller.interval_ms / 1000;
-		ts.tv_nsec += (poller.interval_ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		ts = time_after_ms(CLOCK_REALTIME, poller.interval_ms);
 		while (!poller.stop && pthread_cond_timedwait(&poller.wake, &poller.mu, &ts) == 0)
 			;
 	}
@@ -133,12 +111,10 @@ static void *poller_main(void *arg)
 	return NULL;
 }
 
-int stats_poller_start(struct pool *pool, int64_t interval_ms, int pg_stmt, int cache_stmt)
+int stats_poller_start(struct pool *pool, int64_t interval_ms)
 {
 	poller.pool = pool;
 	poller.interval_ms = interval_ms;
-	poller.pg_stmt = pg_stmt;
-	poller.cache_stmt = cache_stmt;
 	poller.stop = 0;
 	if (pthread_create(&poller.thread, NULL, poller_main, NULL) != 0)
 		return -1;

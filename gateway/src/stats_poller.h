@@ -13,12 +13,11 @@
 #include "metrics.h"
 #include "pool.h"
 
-/* The two statements the poller runs; the caller prepares them in the pool. */
-extern const char stats_poller_pg_sql[];
-extern const char stats_poller_cache_sql[];
-
-/* Start polling every interval_ms using statements pg_stmt and cache_stmt. */
-int stats_poller_start(struct pool *pool, int64_t interval_ms, int pg_stmt, int cache_stmt);
+/*
+ * Start polling every interval_ms.  The poller runs STMT_POLL_PG_STATS and
+ * STMT_POLL_CACHE_STATS (statements.h), which the pool must have.
+ */
+int stats_poller_start(struct pool *pool, int64_t interval_ms);
 void stats_poller_stop(void);
 
 /* Copy the last snapshot. */

@@ -124,13 +124,13 @@ static void claims(void)
 	char tok[2048], payload[256];
 	long long exp = (long long)time(NULL) + 600;
 	static const char *const bad[] = {
-		"{\"role\":\"admin\",\"tenant_id\":\"%s\"}",                     /* no exp */
-		"{\"role\":\"admin\",\"tenant_id\":\"%s\",\"exp\":\"soon\"}",    /* exp not a number */
-		"{\"role\":\"root\",\"tenant_id\":\"%s\",\"exp\":%lld}",         /* unknown role */
-		"{\"tenant_id\":\"%s\",\"exp\":%lld}",                           /* no role */
-		"{\"role\":\"admin\",\"tenant_id\":\"%.35s\",\"exp\":%lld}",      /* short uuid */
-		"{\"role\":\"admin\",\"tenant_idx\":\"%s\",\"exp\":%lld}",        /* no tenant */
-		"{\"role\":[\"admin\"],\"tenant_id\":\"%s\",\"exp\":%lld}",       /* role not a string */
+		"{\"role\":\"admin\",\"tenant_id\":\"%s\"}",                  /* no exp */
+		"{\"role\":\"admin\",\"tenant_id\":\"%s\",\"exp\":\"soon\"}", /* exp not a number */
+		"{\"role\":\"root\",\"tenant_id\":\"%s\",\"exp\":%lld}",      /* unknown role */
+		"{\"tenant_id\":\"%s\",\"exp\":%lld}",                        /* no role */
+		"{\"role\":\"admin\",\"tenant_id\":\"%.35s\",\"exp\":%lld}",  /* short uuid */
+		"{\"role\":\"admin\",\"tenant_idx\":\"%s\",\"exp\":%lld}",    /* no tenant */
+		"{\"role\":[\"admin\"],\"tenant_id\":\"%s\",\"exp\":%lld}",   /* role not a string */
 	};
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -6,6 +6,7 @@ int unit_passed, unit_failed;
 int main(void)
 {
 	test_router();
+	test_routes();
 	test_jwt();
 	test_config();
 	test_errors();

@@ -112,25 +112,25 @@ def setup():
 
 def section_endpoints():
     t = T1
-    dash = [("dashboard_stats(month)", "SELECT openrisk.dashboard_stats(:'t', 'month');"),
-            ("dashboard_stats(week)", "SELECT openrisk.dashboard_stats(:'t', 'week');"),
-            ("dashboard_stats(year)", "SELECT openrisk.dashboard_stats(:'t', 'year');"),
-            ("dashboard_stats(all)", "SELECT openrisk.dashboard_stats(:'t', 'all');"),
-            ("risk_matrix(quarter)", "SELECT openrisk.risk_matrix(:'t', 'quarter');"),
-            ("dashboard_matrix", "SELECT openrisk.dashboard_matrix(:'t');"),
-            ("dashboard_timeline(30)", "SELECT openrisk.dashboard_timeline(:'t', 30);"),
-            ("dashboard_timeline(365)", "SELECT openrisk.dashboard_timeline(:'t', 365);")]
-    lists = [("risk_list %s %s" % (c, d), "SELECT openrisk.risk_list(:'t', 1, 20, NULL, NULL, NULL, '%s', '%s');" % (c, d))
+    dash = [("dashboard_stats(month)", "SELECT openrisk.dashboard_stats(:t, 'month');"),
+            ("dashboard_stats(week)", "SELECT openrisk.dashboard_stats(:t, 'week');"),
+            ("dashboard_stats(year)", "SELECT openrisk.dashboard_stats(:t, 'year');"),
+            ("dashboard_stats(all)", "SELECT openrisk.dashboard_stats(:t, 'all');"),
+            ("risk_matrix(quarter)", "SELECT openrisk.risk_matrix(:t, 'quarter');"),
+            ("dashboard_matrix", "SELECT openrisk.dashboard_matrix(:t);"),
+            ("dashboard_timeline(30)", "SELECT openrisk.dashboard_timeline(:t, 30);"),
+            ("dashboard_timeline(365)", "SELECT openrisk.dashboard_timeline(:t, 365);")]
+    lists = [("risk_list %s %s" % (c, d), "SELECT openrisk.risk_list(:t, 1, 20, NULL, NULL, NULL, '%s', '%s');" % (c, d))
              for c in ("score", "title", "status", "impact", "probability", "created_at", "updated_at")
              for d in ("desc", "asc")]
-    lists += [("risk_list severity=HIGH", "SELECT openrisk.risk_list(:'t', 1, 20, 'HIGH');"),
-              ("risk_list status=MITIGATED", "SELECT openrisk.risk_list(:'t', 1, 20, NULL, 'MITIGATED');"),
+    lists += [("risk_list severity=HIGH", "SELECT openrisk.risk_list(:t, 1, 20, 'HIGH');"),
+              ("risk_list status=MITIGATED", "SELECT openrisk.risk_list(:t, 1, 20, NULL, 'MITIGATED');"),
               ("risk_list CRITICAL+ACCEPTED title asc",
-               "SELECT openrisk.risk_list(:'t', 1, 20, 'CRITICAL', 'ACCEPTED', NULL, 'title', 'asc');")]
-    text = [("risk_list q=phish (10% of titles)", "SELECT openrisk.risk_list(:'t', 1, 20, NULL, NULL, 'phish');"),
-            ("risk_list q='pipeline #12' (rare)", "SELECT openrisk.risk_list(:'t', 1, 20, NULL, NULL, 'pipeline #12');"),
-            ("risk_search 'phishing' (10%)", "SELECT openrisk.risk_search(:'t', 'phishing');"),
-            ("risk_search 'vpn gateway'", "SELECT openrisk.risk_search(:'t', 'vpn gateway');")]
+               "SELECT openrisk.risk_list(:t, 1, 20, 'CRITICAL', 'ACCEPTED', NULL, 'title', 'asc');")]
+    text = [("risk_list q=phish (10% of titles)", "SELECT openrisk.risk_list(:t, 1, 20, NULL, NULL, 'phish');"),
+            ("risk_list q='pipeline #12' (rare)", "SELECT openrisk.risk_list(:t, 1, 20, NULL, NULL, 'pipeline #12');"),
+            ("risk_search 'phishing' (10%)", "SELECT openrisk.risk_search(:t, 'phishing');"),
+            ("risk_search 'vpn gateway'", "SELECT openrisk.risk_search(:t, 'vpn gateway');")]
     print("\n1. uncached / hit, per endpoint, 100k risks in one tenant "
           "(pgbench -M prepared -c 8 -j 2, %ds x %d rounds, median of per-round ratios)" % (SECS, ROUNDS))
     print("| call | hit TPS | uncached TPS | uncached/hit | target |")
@@ -151,9 +151,9 @@ def section_depth():
                            ORDER BY score DESC, id DESC OFFSET 9999 LIMIT 1""", (T1,)).fetchone()
         cur = c.execute("SELECT openrisk._cursor_make(%s, 'score', 'desc', NULL, NULL, NULL, %s, %s)",
                         (T1, row[0], row[1])).fetchone()[0]
-    page1 = ("SELECT openrisk.risk_list(:'t', 1, 20);", OFF)
-    deep_cursor = ("SELECT openrisk.risk_list(:'t', 1, 20, NULL, NULL, NULL, 'score', 'desc', '%s');" % cur, OFF)
-    deep_page = ("SELECT openrisk.risk_list(:'t', 501, 20);", OFF)
+    page1 = ("SELECT openrisk.risk_list(:t, 1, 20);", OFF)
+    deep_cursor = ("SELECT openrisk.risk_list(:t, 1, 20, NULL, NULL, NULL, 'score', 'desc', '%s');" % cur, OFF)
+    deep_page = ("SELECT openrisk.risk_list(:t, 501, 20);", OFF)
     print("\n2. deep pages, uncached (page size 20; the cursor starts after row 10000)")
     print("| call | TPS | vs page 1 | target |")
     print("|---|---:|---:|---|")
@@ -166,7 +166,7 @@ def section_depth():
 
 UPDATE_ONE_TENANT = """\\set i random(1, 100000)
 \\set p random(1, 5)
-SELECT openrisk.risk_update(:'t', md5('risk:42:1:' || :i::int)::uuid, jsonb_build_object('probability', :p::int)) IS NULL;
+SELECT openrisk.risk_update(:t, md5('risk:42:1:' || :i::int)::uuid, jsonb_build_object('probability', :p::int)) IS NULL;
 """
 UPDATE_OWN_TENANT = """\\set i random(1, %d)
 \\set p random(1, 5)
@@ -189,7 +189,7 @@ def set_agg_triggers(enabled):
 
 
 def section_writes():
-    same = UPDATE_ONE_TENANT.replace(":'t'", "'%s'" % T1)
+    same = UPDATE_ONE_TENANT
     print("\n3. writes (8 clients)")
     print("| case | TPS | ratio | target |")
     print("|---|---:|---:|---|")
@@ -222,9 +222,9 @@ def section_mix():
 \\set i random(1, 100000)
 \\set p random(1, 5)
 \\if :roll <= %d
-SELECT openrisk.risk_update(:'t', md5('risk:42:1:' || :i::int)::uuid, jsonb_build_object('probability', :p::int)) IS NULL;
+SELECT openrisk.risk_update(:t, md5('risk:42:1:' || :i::int)::uuid, jsonb_build_object('probability', :p::int)) IS NULL;
 \\endif
-SELECT openrisk.dashboard_stats(:'t');
+SELECT openrisk.dashboard_stats(:t);
 """ % pct
         with psycopg.connect(dsn(), autocommit=True) as c:
             h0, m0 = c.execute("SELECT hits, misses FROM openrisk.cache_stats").fetchone()

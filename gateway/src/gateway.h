@@ -1,0 +1,23 @@
+/*
+ * gateway.h -- the state the request threads of both listeners share.
+ *
+ * main() fills it once before the listeners start; afterwards only the two
+ * atomics change.  A header of its own so that the pipeline, the metrics
+ * listener and main() can share it without depending on one another.
+ */
+#ifndef OPENRISK_GATEWAY_H
+#define OPENRISK_GATEWAY_H
+
+#include <stdatomic.h>
+
+#include "config.h"
+#include "pool.h"
+
+struct gateway {
+	const struct gw_config *cfg;
+	struct pool *pool;
+	atomic_int draining; /* SIGTERM received: new requests get 503 */
+	atomic_int inflight; /* requests between begin and reply */
+};
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * pipeline.c -- the request pipeline (see pipeline.h).
+ *
+ * Order of checks is deliberate: route first (404/405 cost nothing), then
+ * the token (no parameter or body of an anonymous caller reaches the
+ * database), then the body, then query parameters, and only then one
+ * prepared statement.  The pooled connection is released before the reply
+ * is written: the PGresult outlives it, and a slow client must not hold a
+ * database connection.
+ *
+ * A read that fails because its connection died (PostgreSQL restarted) is
+ * retried once on a fresh connection; writes are not, since the first
+ * attempt may have committed (route_is_retryable).
+ */
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth_jwt.h"
+#include "log.h"
+#include "query.h"
+#include "request.h"
+#include "request_body.h"
+#include "result_reply.h"
+#include "router.h"
+
+/* Longest query-string value or body field bound as a parameter. */
+#define PARAM_VALUE_MAX 512
+
+static struct gateway *gw;
+
+/* What a request binds: one text value per statement parameter. */
+struct bound {
+	const char *values[ROUTE_MAX_PARAMS];
+	char buf[ROUTE_MAX_PARAMS][PARAM_VALUE_MAX]; /* decoded query values, checked body fields */
+};
+
+void pipeline_init(struct gateway *g)
+{
+	gw = g;
+	request_ids_init();
+}
+
+/* Authenticate and authorize; 0 or the status already replied. */
+static int authorize(struct request *req, const struct route *rt, struct jwt_claims *claims)
+{
+	const char *token;
+	enum jwt_status st;
+	char msg[128];
+
+	if (rt->min_role == ROLE_NONE)
+		return 0;
+	token = jwt_from_authorization(mg_get_header(req->conn, "Authorization"));
+	st = jwt_verify_cached(gw->cfg->jwt_secret, strlen(gw->cfg->jwt_secret), token, time(NULL), claims);
+	if (st != JWT_OK)
+		return request_fail(req, 401, "unauthorized", jwt_status_message(st),
+				    "WWW-Authenticate: Bearer realm=\"openrisk\"\r\n");
+	if (claims->role < rt->min_role) {
+		snprintf(msg, sizeof msg, "role %s may not %s %s (needs %s)", role_name(claims->role),
+			 rt->method, rt->pattern, role_name(rt->min_role));
+		return request_fail(req, 403, "forbidden", msg, NULL);
+	}
+	return 0;
+}
+
+/*
+ * Bind the route's PARAM_BODY_FIELD parameters: a string field of the
+ * parsed body, checked by the route's callback for the caller's tenant
+ * (400 when missing, 403 when the check refuses).  0 or a replied status.
+ */
+static int bind_body_fields(struct request *req, const struct route *rt, json_object *obj, const char *tenant,
+			    struct bound *b)
+{
+	for (int i = 0; i < rt->nparams; i++) {
+		const struct route_param *p = &rt->params[i];
+		json_object *v;
+		char msg[200];
+
+		if (p->source != PARAM_BODY_FIELD)
+			continue;
+		if (!json_object_object_get_ex(obj, p->name, &v) || !json_object_is_type(v, json_type_string)) {
+			snprintf(msg, sizeof msg, "the body must be {\"%s\": %s}", p->name, p->shape);
+			return request_fail_status(req, 400, msg, NULL);
+		}
+		if (p->check(json_object_get_string(v), tenant, b->buf[i], sizeof b->buf[i], msg, sizeof msg) < 0)
+			return request_fail(req, 403, "forbidden", msg, NULL);
+		b->values[i] = b->buf[i];
+	}
+	return 0;
+}
+
+/*
+ * Read the body when the route takes one: the text for PARAM_BODY, the
+ * checked fields for PARAM_BODY_FIELD.  0 or a replied status.
+ */
+static int read_body(struct request *req, const struct route *rt, const struct jwt_claims *claims, char **body,
+		     struct bound *b)
+{
+	json_object *obj = NULL;
+	int want_fields = 0, status;
+
+	if (!route_reads_body(rt))
+		return 0;
+	for (int i = 0; i < rt->nparams; i++)
+		want_fields |= rt->params[i].source == PARAM_BODY_FIELD;
+	status = request_read_json(req, gw->cfg->max_body_bytes, body, want_fields ? &obj : NULL);
+	if (status == 0 && obj)
+		status = bind_body_fields(req, rt, obj, claims->tenant, b);
+	json_object_put(obj);
+	return status;
+}
+
+/*
+ * Bind the remaining parameters.  Query values are decoded into b->buf;
+ * the tenant comes from the verified token only.  Returns 0 or a replied
+ * status.
+ */
+static int bind_params(struct request *req, const struct route *rt, const struct jwt_claims *claims,
+		       const char *id, const char *body, struct bound *b)
+{
+	const char *known[ROUTE_MAX_PARAMS + 1];
+	const char *qs = req->ri->query_string;
+	char bad[64], msg[160];
+	int nknown = 0;
+
+	for (int i = 0; i < rt->nparams; i++)
+		if (rt->params[i].source == PARAM_QUERY)
+			known[nknown++] = rt->params[i].name;
+	known[nknown] = NULL;
+	if (query_check_names(qs, known, bad, sizeof bad) < 0) {
+		char safe[80];
+		log_escape(bad, safe, sizeof safe);
+		snprintf(msg, sizeof msg, "unknown query parameter \"%s\"", safe);
+		return request_fail_status(req, 400, msg, NULL);
+	}
+	for (int i = 0; i < rt->nparams; i++) {
+		const struct route_param *p = &rt->params[i];
+		int found;
+
+		switch (p->source) {
+		case PARAM_TENANT:
+			b->values[i] = claims->tenant;
+			break;
+		case PARAM_PATH_ID:
+			b->values[i] = id;
+			break;
+		case PARAM_BODY:
+			b->values[i] = body;
+			break;
+		case PARAM_BODY_FIELD:
+			break; /* bound by bind_body_fields */
+		case PARAM_QUERY:
+			found = query_get(qs, p->name, b->buf[i], PARAM_VALUE_MAX);
+			if (found < 0) {
+				snprintf(msg, sizeof msg, "query parameter %s is malformed or longer than %d bytes", p->name,
+					 PARAM_VALUE_MAX - 1);
+				return request_fail_status(req, 400, msg, NULL);
+			}
+			b->values[i] = found ? b->buf[i] : p->deflt;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* No connection for the statement: why, as the route wants it said. */
+static int reply_no_connection(struct request *req, const struct route *rt, enum pool_status st)
+{
+	if (rt->kind == KIND_HEALTH)
+		return reply_health(req, 0);
+	if (st == POOL_TIMEOUT)
+		return request_fail(req, 503, "pool_timeout", "no database connection became free in time; retry",
+				    "Retry-After: 1\r\n");
+	if (st == POOL_DOWN)
+		return request_fail(req, 503, "database_unavailable", "the database is unavailable; retry shortly",
+				    "Retry-After: 1\r\n");
+	return request_fail(req, 503, "shutting_down", "the gateway is shutting down", "Retry-After: 1\r\n");
+}
+
+/* One prepared statement on a pooled connection, then the reply. */
+static int execute(struct request *req, const struct route *rt, const char *const *values)
+{
+	for (int attempt = 0;; attempt++) {
+		struct pool_conn *c;
+		enum pool_status st = pool_acquire(gw->pool, gw->cfg->pool_acquire_timeout_ms, &c);
+		PGresult *r;
+		int broken, status;
+
+		if (st != POOL_OK)
+			return reply_no_connection(req, rt, st);
+		r = pool_exec(gw->pool, c, rt->stmt, rt->nparams, values);
+		broken = pool_conn_broken(c);
+		pool_release(gw->pool, c);
+		if (broken && route_is_retryable(rt) && attempt == 0) {
+			PQclear(r);
+			continue;
+		}
+		if (PQresultStatus(r) == PGRES_TUPLES_OK)
+			status = reply_result(req, rt, r);
+		else if (rt->kind == KIND_HEALTH)
+			status = reply_health(req, 0);
+		else
+			status = reply_sql_error(req, rt, r, broken);
+		PQclear(r);
+		return status;
+	}
+}
+
+/* /ready: no statement, just whether the pool reached PostgreSQL. */
+static int reply_ready(struct request *req)
+{
+	static const char ok[] = "{\"status\":\"READY\"}", no[] = "{\"status\":\"NOT_READY\"}";
+
+	if (pool_ready(gw->pool) && !atomic_load(&gw->draining))
+		return request_reply(req, 200, req->headers, ok, sizeof ok - 1);
+	return request_reply(req, 503, req->headers, no, sizeof no - 1);
+}
+
+/* The pipeline itself; every step either passes or has already replied. */
+static int api_request(struct mg_connection *conn)
+{
+	struct request req;
+	struct route_match m;
+	struct jwt_claims claims;
+	const struct route *rt;
+	struct bound b; /* values zeroed below; buf is written before it is read */
+	char *body = NULL;
+	int status;
+
+	memset(b.values, 0, sizeof b.values);
+	request_start(&req, conn, gw->cfg->max_body_bytes);
+	if (atomic_load(&gw->draining)) {
+		req.close_after = 1; /* its client should go elsewhere */
+		return request_fail(&req, 503, "shutting_down", "the gateway is shutting down; retry",
+				    "Retry-After: 1\r\n");
+	}
+	router_match(req.ri->request_method, req.ri->local_uri, &m);
+	if (m.status == MATCH_NOT_FOUND)
+		return request_fail_status(&req, 404, "no such route", NULL);
+	if (m.status == MATCH_BAD_METHOD) {
+		char allow[96], msg[128];
+		snprintf(allow, sizeof allow, "Allow: %s\r\n", m.allow);
+		snprintf(msg, sizeof msg, "method not allowed here; allowed: %s", m.allow);
+		return request_fail(&req, 405, "method_not_allowed", msg, allow);
+	}
+	rt = m.route;
+	req.route = route_index(rt);
+	if (rt->kind == KIND_READY)
+		return reply_ready(&req);
+	if ((status = authorize(&req, rt, &claims)) != 0)
+		return status;
+	status = read_body(&req, rt, &claims, &body, &b);
+	if (status == 0)
+		status = bind_params(&req, rt, &claims, m.id, body, &b);
+	if (status == 0)
+		status = execute(&req, rt, b.values);
+	free(body);
+	return status;
+}
+
+/*
+ * Drain support.  civetweb refuses every write once mg_stop() has begun, so
+ * in-flight requests must finish BEFORE it is called: main() raises
+ * `draining`, waits for `inflight` to reach zero, and only then stops
+ * civetweb.  Requests that arrive meanwhile (keep-alive clients, or new
+ * connections civetweb still accepts) get a quick 503 with Connection:
+ * close so their clients go elsewhere.
+ */
+int pipeline_begin_request(struct mg_connection *conn)
+{
+	int status;
+
+	atomic_fetch_add(&gw->inflight, 1);
+	status = api_request(conn);
+	atomic_fetch_sub(&gw->inflight, 1);
+	return status;
+}

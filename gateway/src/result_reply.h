@@ -1,0 +1,26 @@
+/*
+ * result_reply.h -- what a statement's result becomes for the client.
+ *
+ * The route's kind decides the shape (routes.h): a cached read with
+ * X-Cache and an ETag (and 304 on a matching If-None-Match), 201 with the
+ * route's Location, 204, 404 when the function said "no such thing", and
+ * the database's errors mapped to statuses by errors.c.
+ */
+#ifndef OPENRISK_RESULT_REPLY_H
+#define OPENRISK_RESULT_REPLY_H
+
+#include <libpq-fe.h>
+
+#include "request.h"
+#include "routes.h"
+
+/* Reply to a PGRES_TUPLES_OK result; returns the status sent. */
+int reply_result(struct request *req, const struct route *rt, const PGresult *r);
+
+/* Reply to a failed statement (broken: its connection died). */
+int reply_sql_error(struct request *req, const struct route *rt, const PGresult *r, int broken);
+
+/* /health: 200 UP when the database answered, else 503 DOWN. */
+int reply_health(struct request *req, int up);
+
+#endif
