@@ -511,7 +511,7 @@ or_store(const KeyInfo *ki, const char *value, int vlen, TimestampTz expires_at,
 	old = find_locked(ki, &prev);
 	if (handoff)
 		refused = old != OR_NIL &&
-			or_entry_is_valid(&or_entries[old], GetCurrentTimestamp(), &expired);
+				  or_entry_is_valid(&or_entries[old], GetCurrentTimestamp(), &expired);
 	else
 		refused = !or_stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp,
 									   STAMP_CHECK_FENCES | STAMP_CHECK_GLOBS);

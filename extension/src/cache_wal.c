@@ -109,7 +109,7 @@ bool
 or_wal_wanted(void)
 {
 	return rmgr_registered && or_wal_invalidations &&
-		XLogStandbyInfoActive() && !RecoveryInProgress();
+		   XLogStandbyInfoActive() && !RecoveryInProgress();
 }
 
 /* ---------------------------------------------------------------- writing */
