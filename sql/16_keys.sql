@@ -144,9 +144,11 @@ AS $$ SELECT openrisk.cache_invalidate(p) FROM unnest(patterns) p $$;
 
 -- Invalidation by a tenant-scoped caller (the gateway's admin endpoint):
 -- the pattern must lie inside one of that tenant's key families -- an
--- exact key, or a prefix of it ending in ':*' -- so no pattern can reach
--- another tenant's keys or the global catalogue.  Returns how many entries
--- it covers now; takes effect at commit.
+-- exact key, or a prefix of it ending in ':*' (O(1) in the engine) -- so
+-- no pattern can reach another tenant's keys or the global catalogue.
+-- 42501 for a pattern outside the caller's families (HTTP 403), 22023 for
+-- one that is malformed (HTTP 400).  Returns how many entries it covers
+-- now; takes effect at commit.
 CREATE FUNCTION openrisk.cache_invalidate_tenant(tenant uuid, pattern text)
 RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
@@ -159,14 +161,18 @@ BEGIN
     IF length(pattern) > 400 OR pattern ~ '[[:cntrl:]]' THEN
         PERFORM openrisk._bad_parameter('pattern must be at most 400 printable characters');
     END IF;
-    -- A '*' may only end the pattern, right after a ':' (an O(1) prefix).
     stem := CASE WHEN pattern LIKE '%*' THEN left(pattern, -1) ELSE pattern END;
-    IF strpos(stem, '*') > 0 OR (pattern LIKE '%*' AND stem NOT LIKE '%:')
-       OR NOT EXISTS (SELECT 1 FROM unnest(openrisk._tenant_key_prefixes(tenant)) p
-                       WHERE starts_with(stem, p)) THEN
-        PERFORM openrisk._bad_parameter(
-            'pattern must name your own tenant''s keys: an exact key or a prefix ending in ":*"',
-            format('e.g. %s', openrisk._family(openrisk._kp_risk_list(tenant))));
+    IF strpos(stem, '*') > 0 THEN
+        PERFORM openrisk._bad_parameter('"*" may only end a pattern');
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM unnest(openrisk._tenant_key_prefixes(tenant)) p WHERE starts_with(stem, p)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'pattern may only name your own tenant''s keys',
+            HINT = format('e.g. %s', openrisk._family(openrisk._kp_risk_list(tenant)));
+    END IF;
+    IF pattern LIKE '%*' AND stem NOT LIKE '%:' THEN
+        PERFORM openrisk._bad_parameter('a prefix pattern must end in ":*"',
+                                        format('e.g. %s', openrisk._family(openrisk._kp_risk_list(tenant))));
     END IF;
     RETURN openrisk.cache_invalidate(pattern);
 END

@@ -67,11 +67,10 @@ static int authorize(struct request *req, const struct route *rt, struct jwt_cla
 
 /*
  * Bind the route's PARAM_BODY_FIELD parameters: a string field of the
- * parsed body, checked by the route's callback for the caller's tenant
- * (400 when missing, 403 when the check refuses).  0 or a replied status.
+ * parsed body (400 when missing or too long); what it may contain is the
+ * SQL function's to judge.  0 or a replied status.
  */
-static int bind_body_fields(struct request *req, const struct route *rt, json_object *obj, const char *tenant,
-			    struct bound *b)
+static int bind_body_fields(struct request *req, const struct route *rt, json_object *obj, struct bound *b)
 {
 	for (int i = 0; i < rt->nparams; i++) {
 		const struct route_param *p = &rt->params[i];
@@ -84,8 +83,11 @@ static int bind_body_fields(struct request *req, const struct route *rt, json_ob
 			snprintf(msg, sizeof msg, "the body must be {\"%s\": %s}", p->name, p->shape);
 			return request_fail_status(req, 400, msg, NULL);
 		}
-		if (p->check(json_object_get_string(v), tenant, b->buf[i], sizeof b->buf[i], msg, sizeof msg) < 0)
-			return request_fail(req, 403, "forbidden", msg, NULL);
+		if (json_object_get_string_len(v) >= (int)sizeof b->buf[i]) {
+			snprintf(msg, sizeof msg, "%s is too long", p->name);
+			return request_fail_status(req, 400, msg, NULL);
+		}
+		memcpy(b->buf[i], json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
 		b->values[i] = b->buf[i];
 	}
 	return 0;
@@ -95,7 +97,7 @@ static int bind_body_fields(struct request *req, const struct route *rt, json_ob
  * Read the body when the route takes one: the text for PARAM_BODY, the
  * checked fields for PARAM_BODY_FIELD.  0 or a replied status.
  */
-static int read_body(struct request *req, const struct route *rt, const struct jwt_claims *claims, char **body,
+static int read_body(struct request *req, const struct route *rt, char **body,
 		     struct bound *b)
 {
 	json_object *obj = NULL;
@@ -107,7 +109,7 @@ static int read_body(struct request *req, const struct route *rt, const struct j
 		want_fields |= rt->params[i].source == PARAM_BODY_FIELD;
 	status = request_read_json(req, gw->cfg->max_body_bytes, body, want_fields ? &obj : NULL);
 	if (status == 0 && obj)
-		status = bind_body_fields(req, rt, obj, claims->tenant, b);
+		status = bind_body_fields(req, rt, obj, b);
 	json_object_put(obj);
 	return status;
 }
@@ -251,7 +253,7 @@ static int api_request(struct mg_connection *conn)
 		return reply_ready(&req);
 	if ((status = authorize(&req, rt, &claims)) != 0)
 		return status;
-	status = read_body(&req, rt, &claims, &body, &b);
+	status = read_body(&req, rt, &body, &b);
 	if (status == 0)
 		status = bind_params(&req, rt, &claims, m.id, body, &b);
 	if (status == 0)

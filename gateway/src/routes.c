@@ -16,22 +16,20 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cache_scope.h"
-
 /* The table is laid out by hand, one route per row (clang-format would
  * turn the shorthands into blocks and join each row into one line). */
 /* clang-format off */
-#define T {PARAM_TENANT, NULL, NULL, NULL, NULL}
-#define ID {PARAM_PATH_ID, NULL, NULL, NULL, NULL}
-#define Q(name, deflt) {PARAM_QUERY, name, deflt, NULL, NULL}
-#define BODY {PARAM_BODY, NULL, NULL, NULL, NULL}
-#define FIELD(name, check, shape) {PARAM_BODY_FIELD, name, NULL, check, shape}
+#define T {PARAM_TENANT, NULL, NULL, NULL}
+#define ID {PARAM_PATH_ID, NULL, NULL, NULL}
+#define Q(name, deflt) {PARAM_QUERY, name, deflt, NULL}
+#define BODY {PARAM_BODY, NULL, NULL, NULL}
+#define FIELD(name, shape) {PARAM_BODY_FIELD, name, NULL, shape}
 #define NO_PARAMS {{0}}
 
 const struct route routes[] = {
-	{"GET", "/api/v1/risks", KIND_READ, ROLE_VIEWER, STMT_RISK_LIST, "risk list", NULL, 8,
+	{"GET", "/api/v1/risks", KIND_READ, ROLE_VIEWER, STMT_RISK_LIST, "risk list", NULL, 9,
 	 {T, Q("page", "1"), Q("page_size", "20"), Q("severity", NULL), Q("status", NULL), Q("q", NULL),
-	  Q("sort_by", "score"), Q("sort_dir", "desc")}},
+	  Q("sort_by", "score"), Q("sort_dir", "desc"), Q("after", NULL)}},
 	{"GET", "/api/v1/risks/search", KIND_READ, ROLE_VIEWER, STMT_RISK_SEARCH, "search", NULL, 4,
 	 {T, Q("q", NULL), Q("page", "1"), Q("page_size", "20")}},
 	{"GET", "/api/v1/risks/matrix", KIND_READ, ROLE_VIEWER, STMT_RISK_MATRIX, "risk matrix", NULL, 2,
@@ -53,9 +51,9 @@ const struct route routes[] = {
 	 {ID}},
 	{"GET", "/api/v1/marketplace/apps/{id}", KIND_READ, ROLE_VIEWER, STMT_APP_GET, "app", NULL, 2, {T, ID}},
 	{"GET", "/api/v1/cache/stats", KIND_JSON, ROLE_ADMIN, STMT_CACHE_STATS, "cache stats", NULL, 0, NO_PARAMS},
-	/* the pattern is confined to the caller's tenant before it reaches the engine */
-	{"POST", "/api/v1/cache/invalidate", KIND_JSON, ROLE_ADMIN, STMT_CACHE_INVALIDATE, "cache", NULL, 1,
-	 {FIELD("pattern", cache_scope_check, "\"<namespace>:<kind>:<tenant>[:...]\"")}},
+	/* openrisk.cache_invalidate_tenant confines the pattern to the caller's tenant */
+	{"POST", "/api/v1/cache/invalidate", KIND_JSON, ROLE_ADMIN, STMT_CACHE_INVALIDATE, "cache", NULL, 2,
+	 {T, FIELD("pattern", "\"<namespace>:<kind>:<tenant>[:...]\"")}},
 	{"GET", "/health", KIND_HEALTH, ROLE_NONE, STMT_HEALTH, "health", NULL, 0, NO_PARAMS},
 	{"GET", "/ready", KIND_READY, ROLE_NONE, STMT_NONE, "ready", NULL, 0, NO_PARAMS},
 };

@@ -5,8 +5,7 @@
  *
  * The pipeline stays generic because the differences between endpoints
  * live here, as data (reply kind, Location template, parameter sources
- * and defaults) and callbacks (a body field's confinement check); adding
- * an endpoint is adding a row.  No civetweb or libpq, so the table itself
+ * and defaults); adding an endpoint is adding a row.  No civetweb or libpq, so the table itself
  * is covered by unit tests (every route reachable, search and matrix not
  * captured by {id}, statements well-formed).
  */
@@ -35,26 +34,17 @@ enum param_source {
 	PARAM_PATH_ID,   /* the {id} path segment */
 	PARAM_QUERY,     /* ?name=..., deflt when absent (NULL -> SQL NULL) */
 	PARAM_BODY,      /* the request's JSON body, as text */
-	PARAM_BODY_FIELD /* one string field of the JSON body, passed through check */
+	PARAM_BODY_FIELD /* one string field of the JSON body */
 };
-
-/*
- * Checks (and may normalize into out) a body field's value for the
- * caller's tenant; -1 with a sentence for the client in err means 403.
- * cache_scope_check() has this shape.
- */
-typedef int (*param_check_fn)(const char *value, const char *tenant, char *out, size_t outlen, char *err,
-			      size_t errlen);
 
 struct route_param {
 	enum param_source source;
-	const char *name;     /* query parameter or body field name */
-	const char *deflt;    /* PARAM_QUERY: bound when absent */
-	param_check_fn check; /* PARAM_BODY_FIELD: required */
-	const char *shape;    /* PARAM_BODY_FIELD: the value's shape, for the 400 message */
+	const char *name;  /* query parameter or body field name */
+	const char *deflt; /* PARAM_QUERY: bound when absent */
+	const char *shape; /* PARAM_BODY_FIELD: the value's shape, for the 400 message */
 };
 
-#define ROUTE_MAX_PARAMS 8
+#define ROUTE_MAX_PARAMS 12
 
 struct route {
 	const char *method;

@@ -17,7 +17,7 @@
 #define READ_META(fn, args) "SELECT value, hit, etag FROM openrisk." fn "(" args ")"
 
 const struct statement statements[STMT_COUNT] = {
-	[STMT_RISK_LIST] = {"risk_list", READ_META("risk_list_meta", "$1, $2, $3, $4, $5, $6, $7, $8")},
+	[STMT_RISK_LIST] = {"risk_list", READ_META("risk_list_meta", "$1, $2, $3, $4, $5, $6, $7, $8, $9")},
 	[STMT_RISK_SEARCH] = {"risk_search", READ_META("risk_search_meta", "$1, $2, $3, $4")},
 	[STMT_RISK_MATRIX] = {"risk_matrix", READ_META("risk_matrix_meta", "$1, $2")},
 	[STMT_RISK_GET] = {"risk_get", READ_META("risk_get_meta", "$1, $2")},
@@ -32,7 +32,8 @@ const struct statement statements[STMT_COUNT] = {
 	[STMT_APP_GET] = {"app_get", READ_META("app_get_meta", "$1, $2")},
 	[STMT_CACHE_STATS] = {"cache_stats", "SELECT row_to_json(s)::text FROM openrisk.cache_stats() AS s"},
 	[STMT_CACHE_INVALIDATE] = {"cache_invalidate",
-				   "SELECT json_build_object('pattern', $1::text, 'invalidated', openrisk.cache_invalidate($1))::text"},
+				   "SELECT json_build_object('pattern', $2::text,"
+				   " 'invalidated', openrisk.cache_invalidate_tenant($1, $2))::text"},
 	[STMT_HEALTH] = {"health", "SELECT 1"},
 	[STMT_POLL_PG_STATS] = {"poll_pg_stats",
 				"SELECT d.xact_commit, d.xact_rollback, d.blks_hit, d.blks_read, d.deadlocks, d.numbackends,"

@@ -11,7 +11,6 @@ int main(void)
 	test_config();
 	test_errors();
 	test_query();
-	test_cache_scope();
 	test_metrics();
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed ? 1 : 0;

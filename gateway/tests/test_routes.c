@@ -79,7 +79,7 @@ static void params_are_well_formed(void)
 			if (p->source == PARAM_QUERY || p->source == PARAM_BODY_FIELD)
 				CHECK(p->name && p->name[0]);
 			if (p->source == PARAM_BODY_FIELD)
-				CHECK(p->check && p->shape);
+				CHECK(p->shape != NULL);
 			if (p->source != PARAM_QUERY)
 				CHECK(p->deflt == NULL);
 			if (p->source == PARAM_PATH_ID)

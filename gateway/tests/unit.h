@@ -51,7 +51,6 @@ void test_jwt(void);
 void test_config(void);
 void test_errors(void);
 void test_query(void);
-void test_cache_scope(void);
 void test_metrics(void);
 
 #endif

@@ -177,6 +177,31 @@ def test_bad_parameters_are_400(tokens, path, fragment):
     assert fragment in err["message"]
 
 
+def test_cursor_pages(tokens, tokens_b, db):
+    """`next` continues a list from its last row; a bad, foreign or
+    mismatched cursor is a 400, never another list's rows."""
+    h = auth(tokens["viewer"])
+    first = requests.get(API + "/risks?page_size=4&sort_by=title&sort_dir=asc", headers=h).json()
+    second = requests.get(API + "/risks?page_size=4&sort_by=title&sort_dir=asc&page=2", headers=h).json()
+    assert first["next"] and first["page"] == 1
+    after = requests.get(API + "/risks", headers=h,
+                         params={"page_size": 4, "sort_by": "title", "sort_dir": "asc", "after": first["next"]})
+    assert after.status_code == 200, after.text
+    assert after.json()["page"] is None
+    assert [i["id"] for i in after.json()["items"]] == [i["id"] for i in second["items"]]
+    assert after.json()["total"] == first["total"]
+    foreign = requests.get(API + "/risks?page_size=4&sort_by=title&sort_dir=asc", headers=auth(tokens_b["viewer"])).json()
+    for params, why in ((dict(after="x" * 40), "after is not a valid cursor"),
+                        (dict(after=foreign["next"]), "after does not belong to this list"),
+                        (dict(after=first["next"], sort_by="score"), "after does not belong to this list"),
+                        (dict(after=first["next"], page=2), "page and after cannot be combined")):
+        p = dict(page_size=4, sort_by="title", sort_dir="asc")
+        p.update(params)
+        r = requests.get(API + "/risks", headers=h, params=p)
+        error_of(r, 400)
+        assert r.json()["error"]["message"] == why, r.text
+
+
 def test_unknown_route_and_id(tokens):
     h = auth(tokens["viewer"])
     error_of(requests.get(API + "/nothing", headers=h), 404, "not_found")

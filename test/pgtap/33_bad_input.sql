@@ -3,7 +3,7 @@
 
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(47);
+SELECT plan(59);
 
 SELECT t.tenant('bad input') AS a \gset
 SELECT openrisk.risk_create(:'a', '{"title": "target", "impact": 2, "probability": 2}') ->> 'id' AS r \gset
@@ -82,5 +82,25 @@ SELECT throws_ok(format('SELECT openrisk.risk_update(%L, %L, %L)', :'a', :'r', '
 -- Nothing was stored by any of the calls above, and the target is intact.
 SELECT is((SELECT stores FROM openrisk.cache_stats), :'stores_before'::bigint, 'no error stored anything in the cache');
 SELECT is(openrisk.risk_get(:'a', :'r') ->> 'title', 'target', 'the failed updates changed nothing');
+
+-- Tenant-scoped invalidation (POST /cache/invalidate): inside one's own
+-- families only; foreign patterns 42501, malformed ones 22023.
+SELECT t.tenant('scope other') AS other \gset
+SELECT lives_ok(format('SELECT openrisk.cache_invalidate_tenant(%L, %L)', :'a', openrisk._family(openrisk._kp_risk_list(:'a'))),
+                'own family prefix: accepted');
+SELECT lives_ok(format('SELECT openrisk.cache_invalidate_tenant(%L, %L)', :'a', openrisk._key_risk_id(:'a', :'r')),
+                'own exact key: accepted');
+SELECT lives_ok(format('SELECT openrisk.cache_invalidate_tenant(%L, %L)', :'a', openrisk._kp_dashboard_stats(:'a') || 'month'),
+                'own exact dashboard key: accepted');
+SELECT throws_ok(format('SELECT openrisk.cache_invalidate_tenant(%L, %L)', :'a', openrisk._family(openrisk._kp_risk_list(:'other'))),
+                 '42501', 'pattern may only name your own tenant''s keys', 'another tenant''s family: 42501');
+SELECT throws_ok(format('SELECT openrisk.cache_invalidate_tenant(%L, %L)', :'a', p), '42501', NULL,
+                 format('%s: 42501', p))
+  FROM unnest(ARRAY['*', 'risk:*', 'risk:list:*', 'connector:list:*',
+                    'risk:list:' || left(:'a', 35) || '*']) p;
+SELECT throws_ok(format('SELECT openrisk.cache_invalidate_tenant(%L, %L)', :'a', p), '22023', NULL,
+                 format('malformed %s: 22023', left(p, 30)))
+  FROM unnest(ARRAY[openrisk._kp_risk_list(:'a') || 'sc*', openrisk._kp_risk_list(:'a') || '*:x',
+                    openrisk._kp_risk_list(:'a') || E'\n']) p;
 
 SELECT * FROM finish();
