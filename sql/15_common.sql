@@ -90,17 +90,23 @@ AS $$
 $$;
 
 CREATE FUNCTION openrisk._period_start(period text)
-RETURNS timestamptz LANGUAGE sql STABLE
+RETURNS timestamptz LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+    RETURN (
     SELECT coalesce((SELECT now() - p.length FROM openrisk._periods() p WHERE p.name = period),
-                    '-infinity')
+                        '-infinity'));
+END
 $$;
 
 CREATE FUNCTION openrisk._period_arg(period text)
-RETURNS text LANGUAGE sql IMMUTABLE
+RETURNS text LANGUAGE plpgsql IMMUTABLE
 AS $$
+BEGIN
+    RETURN (
     SELECT openrisk._enum_arg(openrisk._require(period, 'period'), 'period',
-                              ARRAY(SELECT p.name FROM openrisk._periods() p), false)
+                                  ARRAY(SELECT p.name FROM openrisk._periods() p), false));
+END
 $$;
 
 -- A user's text as a LIKE pattern matching it anywhere: %, _ and the

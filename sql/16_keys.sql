@@ -139,8 +139,12 @@ AS $$ SELECT current_setting('openrisk.ttl_' || namespace)::interval + interval 
 -- Queue a set of patterns for invalidation at commit (deduplicated by the
 -- engine).
 CREATE FUNCTION openrisk._invalidate(patterns text[])
-RETURNS void LANGUAGE sql
-AS $$ SELECT openrisk.cache_invalidate(p) FROM unnest(patterns) p $$;
+RETURNS void LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM openrisk.cache_invalidate(p) FROM unnest(patterns) p;
+END
+$$;
 
 -- Invalidation by a tenant-scoped caller (the gateway's admin endpoint):
 -- the pattern must lie inside one of that tenant's key families -- an

@@ -94,14 +94,16 @@ CREATE TRIGGER risks_before_write
 -- (e.g. linking an asset whose factor equals the current average) writes
 -- no history and invalidates nothing.
 CREATE FUNCTION openrisk._rescore_risks(risk_ids uuid[])
-RETURNS void LANGUAGE sql
+RETURNS void LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
+BEGIN
     UPDATE openrisk.risks r
-       SET score = openrisk._risk_score(r.id, r.impact, r.probability)
-     WHERE r.id = ANY (risk_ids)
-       AND r.deleted_at IS NULL
-       AND r.score <> openrisk._risk_score(r.id, r.impact, r.probability)
+           SET score = openrisk._risk_score(r.id, r.impact, r.probability)
+         WHERE r.id = ANY (risk_ids)
+           AND r.deleted_at IS NULL
+           AND r.score <> openrisk._risk_score(r.id, r.impact, r.probability);
+END
 $$;
 
 -- Links added or removed: re-score the linked risks.
@@ -156,63 +158,88 @@ CREATE TRIGGER assets_rescore AFTER UPDATE ON openrisk.assets
 -- One risk_history row per created, updated or deleted risk.  A soft
 -- delete (deleted_at set) is a DELETE event; clearing deleted_at again is
 -- a CREATE event, so the timeline's running sums stay exact.  Updates of
--- rows that stay deleted are not events: the risk no longer exists.
+-- rows that stay deleted are not events (the risk no longer exists), and
+-- neither are mitigation-count updates (nothing shown changed).
 --
+-- _risk_event(old row, new row) -- NULL old for an INSERT, NULL new for a
+-- DELETE -- is the event as a risk_history row (id unset), or NULL when
+-- the change is no event.  It is the one definition of an event: the
+-- history trigger stores it, and the aggregate trigger
+-- (25_aggregates.sql) sums it into the timeline's figures.
+CREATE FUNCTION openrisk._risk_event(o openrisk.risks, n openrisk.risks)
+RETURNS openrisk.risk_history LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN (
+    SELECT CASE WHEN e.kind IS NOT NULL THEN
+                   ROW(NULL, (x.r).tenant_id, (x.r).id, e.kind, (x.r).score, (x.r).impact, (x.r).probability,
+                       (x.r).status,
+                       CASE WHEN e.kind <> 'CREATE' THEN o.score END,
+                       CASE WHEN e.kind <> 'CREATE' THEN o.status END,
+                       CASE WHEN n IS NULL THEN now()
+                            WHEN e.kind = 'DELETE' THEN n.deleted_at
+                            WHEN o IS NULL THEN n.created_at
+                            ELSE n.updated_at END)::openrisk.risk_history END
+          FROM (SELECT CASE WHEN n IS NULL THEN o ELSE n END AS r) x,
+               (SELECT CASE
+                    WHEN o IS NULL THEN CASE WHEN n.deleted_at IS NULL THEN 'CREATE' END
+                    WHEN n IS NULL THEN CASE WHEN o.deleted_at IS NULL THEN 'DELETE' END
+                    WHEN o.deleted_at IS NULL AND n.deleted_at IS NOT NULL THEN 'DELETE'
+                    WHEN o.deleted_at IS NOT NULL AND n.deleted_at IS NULL THEN 'CREATE'
+                    WHEN n.deleted_at IS NULL AND NOT openrisk._is_count_update(n, o) THEN 'UPDATE'
+                    END AS kind) e);
+END
+$$;
+
+-- Store events (rows of _risk_event; NULLs skipped).
+CREATE FUNCTION openrisk._record_events(events openrisk.risk_history[])
+RETURNS void LANGUAGE plpgsql
+AS $$
+BEGIN
+    INSERT INTO openrisk.risk_history
+            (tenant_id, risk_id, change_type, score, impact, probability, status, old_score, old_status, changed_at)
+        SELECT e.tenant_id, e.risk_id, e.change_type, e.score, e.impact, e.probability, e.status,
+               e.old_score, e.old_status, e.changed_at
+          FROM unnest(events) e
+         WHERE e.risk_id IS NOT NULL;
+END
+$$;
+
 -- Transition tables have no statistics, so the planner takes them for one
 -- row each and would join old and new rows with a nested loop: quadratic
 -- on a bulk update.  enable_nestloop = off makes it hash them instead.
+-- INSERT and DELETE see one transition table, changed_rows; UPDATE both.
 CREATE FUNCTION openrisk._risks_history()
 RETURNS trigger LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
 SET enable_nestloop = off
 AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO openrisk.risk_history
-            (tenant_id, risk_id, change_type, score, impact, probability, status, changed_at)
-        SELECT n.tenant_id, n.id, 'CREATE', n.score, n.impact, n.probability, n.status, n.created_at
-          FROM new_risks n
-         WHERE n.deleted_at IS NULL;
-    ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO openrisk.risk_history
-            (tenant_id, risk_id, change_type, score, impact, probability, status,
-             old_score, old_status, changed_at)
-        SELECT n.tenant_id, n.id, e.change_type, n.score, n.impact, n.probability, n.status,
-               CASE WHEN e.change_type <> 'CREATE' THEN o.score END,
-               CASE WHEN e.change_type <> 'CREATE' THEN o.status END,
-               CASE e.change_type WHEN 'DELETE' THEN n.deleted_at ELSE n.updated_at END
-          FROM new_risks n
-          JOIN old_risks o ON o.id = n.id AND NOT openrisk._is_count_update(n, o)
-         CROSS JOIN LATERAL (SELECT CASE
-                 WHEN o.deleted_at IS NULL AND n.deleted_at IS NOT NULL THEN 'DELETE'
-                 WHEN o.deleted_at IS NOT NULL AND n.deleted_at IS NULL THEN 'CREATE'
-                 WHEN n.deleted_at IS NULL THEN 'UPDATE' END AS change_type) e
-         WHERE e.change_type IS NOT NULL;
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM openrisk._record_events(ARRAY(
+            SELECT openrisk._risk_event(o, n) FROM new_rows n JOIN old_rows o ON o.id = n.id));
+    ELSIF TG_OP = 'INSERT' THEN
+        PERFORM openrisk._record_events(ARRAY(SELECT openrisk._risk_event(NULL, c) FROM changed_rows c));
     ELSE
-        INSERT INTO openrisk.risk_history
-            (tenant_id, risk_id, change_type, score, impact, probability, status,
-             old_score, old_status, changed_at)
-        SELECT o.tenant_id, o.id, 'DELETE', o.score, o.impact, o.probability, o.status,
-               o.score, o.status, now()
-          FROM old_risks o
-         WHERE o.deleted_at IS NULL;
+        PERFORM openrisk._record_events(ARRAY(SELECT openrisk._risk_event(c, NULL) FROM changed_rows c));
     END IF;
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER risks_history_insert AFTER INSERT ON openrisk.risks
-    REFERENCING NEW TABLE AS new_risks
+    REFERENCING NEW TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risks_history();
 CREATE TRIGGER risks_history_update AFTER UPDATE ON openrisk.risks
-    REFERENCING OLD TABLE AS old_risks NEW TABLE AS new_risks
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risks_history();
 CREATE TRIGGER risks_history_delete AFTER DELETE ON openrisk.risks
-    REFERENCING OLD TABLE AS old_risks
+    REFERENCING OLD TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risks_history();
 
 REVOKE ALL ON FUNCTION openrisk._criticality_factor(text),
     openrisk._is_count_update(openrisk.risks, openrisk.risks),
     openrisk._risk_score(uuid, integer, integer), openrisk._risks_before_write(),
     openrisk._rescore_risks(uuid[]), openrisk._risk_assets_rescore(),
-    openrisk._assets_rescore(), openrisk._risks_history() FROM PUBLIC;
+    openrisk._assets_rescore(), openrisk._risk_event(openrisk.risks, openrisk.risks),
+    openrisk._record_events(openrisk.risk_history[]), openrisk._risks_history() FROM PUBLIC;

@@ -21,16 +21,19 @@
 --     [19..20]  mitigations, mitigations DONE
 --     [21..45]  1 at impact x probability cell (21 + 5*(impact-1) + probability-1)
 --     [46..70]  score in cents at that cell
---   family 'h', one vector per risk_history event, bucketed by the UTC day
---   of changed_at (the timeline):
+--   family 'h', one vector per risk_history event (_risk_event, the rows
+--   the history trigger stores), bucketed by the UTC day of changed_at
+--   (the timeline):
 --     [1] created  [2] became MITIGATED  [3] deleted
 --     [4] live-risk delta  [5] open (DRAFT/ACTIVE) delta  [6] score delta in cents
 --
 -- Where the sums live:
 --
 --   agg_delta (tenant, family, day, v)   append-only: every statement that
---       changes a risk or writes history INSERTs the per-day sum of
---       (new rows' vectors - old rows' vectors), skipping zero sums.
+--       changes risks INSERTs the per-day sums of (new rows' vectors - old
+--       rows' vectors) and of its events' vectors, skipping zero sums (one
+--       trigger: risk_history is written only by the risks triggers, from
+--       the same events).
 --   agg (tenant, family, grain, bucket, v)   the folded base, at three
 --       grains: 'd' per day, 'm' per month, 't' the tenant's total.
 --
@@ -192,22 +195,25 @@ CREATE FUNCTION openrisk._fold_burst() RETURNS integer LANGUAGE sql IMMUTABLE AS
 -- "contains" the day if any cached answer of it could: its start is at
 -- most the namespace's longest entry age before now (see _max_entry_age).
 CREATE FUNCTION openrisk._risk_delta_patterns(p_tenant uuid, p_day date, p_v bigint[])
-RETURNS text[] LANGUAGE sql STABLE
+RETURNS text[] LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+    RETURN (
     SELECT ARRAY(
-        SELECT openrisk._key_dashboard_stats(p_tenant, p.name)
-          FROM openrisk._periods() p
-         WHERE openrisk._vec_nonzero(p_v, 1, 20)
-           AND (p.length IS NULL
-                OR p_day >= openrisk._utc_day(now() - p.length - openrisk._max_entry_age('dashboard')))
-        UNION ALL
-        SELECT openrisk._key_risk_matrix(p_tenant, p.name)
-          FROM openrisk._periods() p
-         WHERE openrisk._vec_nonzero(p_v, 21, 45)
-           AND (p.length IS NULL
-                OR p_day >= openrisk._utc_day(now() - p.length - openrisk._max_entry_age('risk')))
-        UNION ALL
-        SELECT openrisk._key_dashboard_matrix(p_tenant) WHERE openrisk._vec_nonzero(p_v, 21, 70))
+            SELECT openrisk._key_dashboard_stats(p_tenant, p.name)
+              FROM openrisk._periods() p
+             WHERE openrisk._vec_nonzero(p_v, 1, 20)
+               AND (p.length IS NULL
+                    OR p_day >= openrisk._utc_day(now() - p.length - openrisk._max_entry_age('dashboard')))
+            UNION ALL
+            SELECT openrisk._key_risk_matrix(p_tenant, p.name)
+              FROM openrisk._periods() p
+             WHERE openrisk._vec_nonzero(p_v, 21, 45)
+               AND (p.length IS NULL
+                    OR p_day >= openrisk._utc_day(now() - p.length - openrisk._max_entry_age('risk')))
+            UNION ALL
+            SELECT openrisk._key_dashboard_matrix(p_tenant) WHERE openrisk._vec_nonzero(p_v, 21, 70)));
+END
 $$;
 
 -- The vector of a whole risk row (a transition-table row), times sign.
@@ -262,30 +268,47 @@ END
 $$;
 
 -- risks: the per-day vector difference of the rows a statement changed
--- (family 'r').  INSERT and DELETE see one transition table, named
--- changed_rows (sign +1 / -1); UPDATE sees both.
+-- (family 'r', by creation day) and the vectors of the history events it
+-- makes (family 'h', by event day; the events are _risk_event's, the one
+-- definition the history trigger stores too), appended in one go.  INSERT
+-- and DELETE see one transition table, changed_rows (sign +1 / -1);
+-- UPDATE sees both, joined by hashing (see _risks_history).
 CREATE FUNCTION openrisk._risks_aggregate()
 RETURNS trigger LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
+SET enable_nestloop = off
 AS $$
 DECLARE
     sign integer := CASE TG_OP WHEN 'DELETE' THEN -1 ELSE 1 END;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         PERFORM openrisk._aggregates_append(ARRAY(
-            SELECT ROW(x.tenant_id, 'r', openrisk._utc_day(x.created_at), openrisk._vec_sum(x.v))::openrisk.agg_delta
-              FROM (SELECT n.tenant_id, n.created_at, openrisk._risk_row_vec(n, 1) AS v
+            SELECT ROW(x.tenant_id, x.family, x.day, openrisk._vec_sum(x.v))::openrisk.agg_delta
+              FROM (SELECT n.tenant_id, 'r'::"char" AS family, openrisk._utc_day(n.created_at) AS day,
+                           openrisk._risk_row_vec(n, 1) AS v
                       FROM new_rows n WHERE n.deleted_at IS NULL
                     UNION ALL
-                    SELECT o.tenant_id, o.created_at, openrisk._risk_row_vec(o, -1)
-                      FROM old_rows o WHERE o.deleted_at IS NULL) x
-             GROUP BY x.tenant_id, openrisk._utc_day(x.created_at)));
+                    SELECT o.tenant_id, 'r', openrisk._utc_day(o.created_at), openrisk._risk_row_vec(o, -1)
+                      FROM old_rows o WHERE o.deleted_at IS NULL
+                    UNION ALL
+                    SELECT (e.h).tenant_id, 'h', openrisk._utc_day((e.h).changed_at), openrisk._history_row_vec(e.h, 1)
+                      FROM (SELECT openrisk._risk_event(o, n) AS h
+                              FROM new_rows n JOIN old_rows o ON o.id = n.id) e
+                     WHERE (e.h).risk_id IS NOT NULL) x
+             GROUP BY x.tenant_id, x.family, x.day));
     ELSE
         PERFORM openrisk._aggregates_append(ARRAY(
-            SELECT ROW(c.tenant_id, 'r', openrisk._utc_day(c.created_at),
-                       openrisk._vec_sum(openrisk._risk_row_vec(c, sign)))::openrisk.agg_delta
-              FROM changed_rows c WHERE c.deleted_at IS NULL
-             GROUP BY c.tenant_id, openrisk._utc_day(c.created_at)));
+            SELECT ROW(x.tenant_id, x.family, x.day, openrisk._vec_sum(x.v))::openrisk.agg_delta
+              FROM (SELECT c.tenant_id, 'r'::"char" AS family, openrisk._utc_day(c.created_at) AS day,
+                           openrisk._risk_row_vec(c, sign) AS v
+                      FROM changed_rows c WHERE c.deleted_at IS NULL
+                    UNION ALL
+                    SELECT (e.h).tenant_id, 'h', openrisk._utc_day((e.h).changed_at), openrisk._history_row_vec(e.h, 1)
+                      FROM (SELECT CASE TG_OP WHEN 'INSERT' THEN openrisk._risk_event(NULL, c)
+                                              ELSE openrisk._risk_event(c, NULL) END AS h
+                              FROM changed_rows c) e
+                     WHERE (e.h).risk_id IS NOT NULL) x
+             GROUP BY x.tenant_id, x.family, x.day));
     END IF;
     RETURN NULL;
 END
@@ -301,42 +324,6 @@ CREATE TRIGGER risks_aggregate_delete AFTER DELETE ON openrisk.risks
     REFERENCING OLD TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risks_aggregate();
 
--- risk_history: the same for events (family 'h', bucketed by changed_at).
-CREATE FUNCTION openrisk._history_aggregate()
-RETURNS trigger LANGUAGE plpgsql
-SET search_path = openrisk, pg_catalog, pg_temp
-AS $$
-DECLARE
-    sign integer := CASE TG_OP WHEN 'DELETE' THEN -1 ELSE 1 END;
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        PERFORM openrisk._aggregates_append(ARRAY(
-            SELECT ROW(x.tenant_id, 'h', openrisk._utc_day(x.changed_at), openrisk._vec_sum(x.v))::openrisk.agg_delta
-              FROM (SELECT n.tenant_id, n.changed_at, openrisk._history_row_vec(n, 1) AS v FROM new_rows n
-                    UNION ALL
-                    SELECT o.tenant_id, o.changed_at, openrisk._history_row_vec(o, -1) FROM old_rows o) x
-             GROUP BY x.tenant_id, openrisk._utc_day(x.changed_at)));
-    ELSE
-        PERFORM openrisk._aggregates_append(ARRAY(
-            SELECT ROW(c.tenant_id, 'h', openrisk._utc_day(c.changed_at),
-                       openrisk._vec_sum(openrisk._history_row_vec(c, sign)))::openrisk.agg_delta
-              FROM changed_rows c
-             GROUP BY c.tenant_id, openrisk._utc_day(c.changed_at)));
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER risk_history_aggregate_insert AFTER INSERT ON openrisk.risk_history
-    REFERENCING NEW TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._history_aggregate();
-CREATE TRIGGER risk_history_aggregate_update AFTER UPDATE ON openrisk.risk_history
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._history_aggregate();
-CREATE TRIGGER risk_history_aggregate_delete AFTER DELETE ON openrisk.risk_history
-    REFERENCING OLD TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._history_aggregate();
-
 -- Mitigations feed the dashboards through two counters on their risk
 -- (mitigations_total / mitigations_done), so that every figure stays a
 -- function of the risk row: a changed count is an UPDATE of the risk,
@@ -344,18 +331,20 @@ CREATE TRIGGER risk_history_aggregate_delete AFTER DELETE ON openrisk.risk_histo
 -- are updated, and that UPDATE changes nothing else (20_scoring.sql
 -- enforces it, which lets the history and list triggers ignore it).
 CREATE FUNCTION openrisk._sync_mitigation_counts(risk_ids uuid[])
-RETURNS void LANGUAGE sql
+RETURNS void LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
+BEGIN
     UPDATE openrisk.risks r
-       SET mitigations_total = c.total, mitigations_done = c.done
-      FROM (SELECT x.id, count(m.id)::integer AS total,
-                   (count(m.id) FILTER (WHERE m.status = 'DONE'))::integer AS done
-              FROM unnest(risk_ids) x(id)
-              LEFT JOIN openrisk.mitigations m ON m.risk_id = x.id
-             GROUP BY x.id) c
-     WHERE r.id = c.id
-       AND (r.mitigations_total, r.mitigations_done) IS DISTINCT FROM (c.total, c.done)
+           SET mitigations_total = c.total, mitigations_done = c.done
+          FROM (SELECT x.id, count(m.id)::integer AS total,
+                       (count(m.id) FILTER (WHERE m.status = 'DONE'))::integer AS done
+                  FROM unnest(risk_ids) x(id)
+                  LEFT JOIN openrisk.mitigations m ON m.risk_id = x.id
+                 GROUP BY x.id) c
+         WHERE r.id = c.id
+           AND (r.mitigations_total, r.mitigations_done) IS DISTINCT FROM (c.total, c.done);
+END
 $$;
 
 CREATE FUNCTION openrisk._mitigations_count()
@@ -454,31 +443,37 @@ $$;
 -- day with events) and the sum of everything before first_day: what the
 -- timeline's running figures start from.
 CREATE FUNCTION openrisk._history_days(p_tenant uuid, p_first date, p_last date)
-RETURNS TABLE (day date, v bigint[]) LANGUAGE sql STABLE
+RETURNS TABLE (day date, v bigint[]) LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+    RETURN QUERY
     SELECT x.day, openrisk._vec_sum(x.v) FROM (
-        SELECT a.bucket AS day, a.v FROM openrisk.agg a
-         WHERE a.tenant_id = p_tenant AND a.family = 'h' AND a.grain = 'd'
-           AND a.bucket BETWEEN p_first AND p_last
-        UNION ALL
-        SELECT d.day, d.v FROM openrisk.agg_delta d
-         WHERE d.tenant_id = p_tenant AND d.family = 'h' AND d.day BETWEEN p_first AND p_last) x
-     GROUP BY x.day
+            SELECT a.bucket AS day, a.v FROM openrisk.agg a
+             WHERE a.tenant_id = p_tenant AND a.family = 'h' AND a.grain = 'd'
+               AND a.bucket BETWEEN p_first AND p_last
+            UNION ALL
+            SELECT d.day, d.v FROM openrisk.agg_delta d
+             WHERE d.tenant_id = p_tenant AND d.family = 'h' AND d.day BETWEEN p_first AND p_last) x
+         GROUP BY x.day;
+END
 $$;
 
 CREATE FUNCTION openrisk._history_before(p_tenant uuid, p_first date)
-RETURNS bigint[] LANGUAGE sql STABLE
+RETURNS bigint[] LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+    RETURN (
     -- total minus every day from first_day on (future days included)
-    SELECT openrisk._vec_sum(x.v) FROM (
-        SELECT a.v FROM openrisk.agg a
-         WHERE a.tenant_id = p_tenant AND a.family = 'h' AND a.grain = 't'
-        UNION ALL
-        SELECT d.v FROM openrisk.agg_delta d
-         WHERE d.tenant_id = p_tenant AND d.family = 'h' AND d.day < p_first
-        UNION ALL
-        SELECT openrisk._vec_scale(a.v, -1) FROM openrisk.agg a
-         WHERE a.tenant_id = p_tenant AND a.family = 'h' AND a.grain = 'd' AND a.bucket >= p_first) x
+        SELECT openrisk._vec_sum(x.v) FROM (
+            SELECT a.v FROM openrisk.agg a
+             WHERE a.tenant_id = p_tenant AND a.family = 'h' AND a.grain = 't'
+            UNION ALL
+            SELECT d.v FROM openrisk.agg_delta d
+             WHERE d.tenant_id = p_tenant AND d.family = 'h' AND d.day < p_first
+            UNION ALL
+            SELECT openrisk._vec_scale(a.v, -1) FROM openrisk.agg a
+             WHERE a.tenant_id = p_tenant AND a.family = 'h' AND a.grain = 'd' AND a.bucket >= p_first) x);
+END
 $$;
 
 REVOKE ALL ON openrisk.agg, openrisk.agg_delta FROM PUBLIC;
@@ -492,7 +487,7 @@ REVOKE ALL ON FUNCTION openrisk._vec(integer, integer[], bigint[]), openrisk._ve
     openrisk._fold_burst(), openrisk._risk_delta_patterns(uuid, date, bigint[]),
     openrisk._risk_row_vec(openrisk.risks, integer), openrisk._history_row_vec(openrisk.risk_history, integer),
     openrisk._aggregates_append(openrisk.agg_delta[]), openrisk._risks_aggregate(),
-    openrisk._history_aggregate(), openrisk._sync_mitigation_counts(uuid[]),
+    openrisk._sync_mitigation_counts(uuid[]),
     openrisk._mitigations_count(), openrisk._aggregates_truncated(),
     openrisk._risk_window(uuid, timestamptz), openrisk._history_days(uuid, date, date),
     openrisk._history_before(uuid, date) FROM PUBLIC;

@@ -34,23 +34,29 @@ RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 1000 $$;
 -- The risk:id keys of some risks of one tenant; the family pattern when
 -- there are too many to name one by one.
 CREATE FUNCTION openrisk._risk_id_patterns(tenant uuid, risk_ids uuid[])
-RETURNS text[] LANGUAGE sql IMMUTABLE
+RETURNS text[] LANGUAGE plpgsql IMMUTABLE
 AS $$
+BEGIN
+    RETURN (
     SELECT CASE WHEN cardinality(risk_ids) > openrisk._max_exact_invalidations()
-                THEN ARRAY[openrisk._family(openrisk._kp_risk_id(tenant))]
-                ELSE ARRAY(SELECT openrisk._key_risk_id(tenant, r) FROM unnest(risk_ids) r) END
+                    THEN ARRAY[openrisk._family(openrisk._kp_risk_id(tenant))]
+                    ELSE ARRAY(SELECT openrisk._key_risk_id(tenant, r) FROM unnest(risk_ids) r) END);
+END
 $$;
 
 -- What a visible change to some risks of a tenant drops: its lists and
 -- searches, the risks' own keys, and its reports when a risk disappeared.
 CREATE FUNCTION openrisk._risk_change_patterns(tenant uuid, risk_ids uuid[], removed boolean)
-RETURNS text[] LANGUAGE sql IMMUTABLE
+RETURNS text[] LANGUAGE plpgsql IMMUTABLE
 AS $$
+BEGIN
+    RETURN (
     SELECT ARRAY[openrisk._family(openrisk._kp_risk_list(tenant)),
-                 openrisk._family(openrisk._kp_risk_search(tenant))]
-           || openrisk._risk_id_patterns(tenant, risk_ids)
-           || CASE WHEN removed THEN ARRAY[openrisk._family(openrisk._kp_report(tenant))]
-                   ELSE '{}'::text[] END
+                     openrisk._family(openrisk._kp_risk_search(tenant))]
+               || openrisk._risk_id_patterns(tenant, risk_ids)
+               || CASE WHEN removed THEN ARRAY[openrisk._family(openrisk._kp_report(tenant))]
+                       ELSE '{}'::text[] END);
+END
 $$;
 
 -- risks.  An UPDATE row counts when the risk was or is live; a change of

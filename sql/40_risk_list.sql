@@ -62,10 +62,13 @@ RETURNS bytea AS 'MODULE_PATHNAME', 'openrisk_hmac_sha256'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION openrisk._cursor_mac(message text)
-RETURNS bytea LANGUAGE sql STABLE
+RETURNS bytea LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+    RETURN (
     SELECT substr(openrisk._hmac_sha256(s.value, message), 1, 16)
-      FROM openrisk.secrets s WHERE s.name = 'cursor'
+          FROM openrisk.secrets s WHERE s.name = 'cursor');
+END
 $$;
 
 -- A cursor: base64url of  version byte | id (16) | MAC (16) | position (UTF-8).
@@ -117,12 +120,15 @@ $$;
 -- How many risks an 'r' vector counts that pass the severity/status
 -- filters: the sum of its severity x status counts (25_aggregates.sql).
 CREATE FUNCTION openrisk._risk_count(v bigint[], p_severity text, p_status text)
-RETURNS bigint LANGUAGE sql IMMUTABLE
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE
 AS $$
+BEGIN
+    RETURN (
     SELECT sum(v[2 + 4 * (s.i - 1) + (st.i - 1)])
-      FROM unnest(ARRAY['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']) WITH ORDINALITY s(name, i),
-           unnest(ARRAY['DRAFT', 'ACTIVE', 'MITIGATED', 'ACCEPTED']) WITH ORDINALITY st(name, i)
-     WHERE (p_severity IS NULL OR s.name = p_severity) AND (p_status IS NULL OR st.name = p_status)
+          FROM unnest(ARRAY['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']) WITH ORDINALITY s(name, i),
+               unnest(ARRAY['DRAFT', 'ACTIVE', 'MITIGATED', 'ACCEPTED']) WITH ORDINALITY st(name, i)
+         WHERE (p_severity IS NULL OR s.name = p_severity) AND (p_status IS NULL OR st.name = p_status));
+END
 $$;
 
 -- The query of one page: the ids of the page (+1 row) in order, and the
@@ -137,27 +143,30 @@ $$;
 -- best index; the tests EXPLAIN it for every combination.
 CREATE FUNCTION openrisk._risk_list_page_sql(p_sort_by text, p_sort_dir text, has_severity boolean,
                                              has_status boolean, q_mode text, has_after boolean)
-RETURNS text LANGUAGE sql STABLE
+RETURNS text LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+    RETURN (
     SELECT format(
-        'SELECT array_agg(x.id ORDER BY x.n), (array_agg(x.pos ORDER BY x.n))[$7]
-           FROM (SELECT r.id, to_jsonb(r.%1$I) #>> ''{}'' AS pos,
-                        row_number() OVER (ORDER BY r.%1$I %2$s, r.id %2$s) AS n
-                   FROM openrisk.risks r
-                  WHERE r.tenant_id = $1 AND r.deleted_at IS NULL%3$s%4$s%5$s%6$s
-                  ORDER BY r.%1$I %2$s, r.id %2$s
-                  LIMIT $7 + 1 OFFSET $8) x',
-        c.name, d.dir,
-        CASE WHEN has_severity THEN ' AND r.severity = $2' ELSE '' END,
-        CASE WHEN has_status THEN ' AND r.status = $3' ELSE '' END,
-        CASE q_mode WHEN 'index' THEN ' AND lower(r.title) LIKE $4'
-                    WHEN 'scan' THEN ' AND (lower(r.title) || '''') LIKE $4' ELSE '' END,
-        CASE WHEN has_after THEN format(' AND (r.%I, r.id) %s ($5::%s, $6)', c.name,
-                                        CASE d.dir WHEN 'ASC' THEN '>' ELSE '<' END, c.value_type)
-             ELSE '' END)
-      FROM openrisk._risk_sort_columns() c,
-           (SELECT CASE p_sort_dir WHEN 'asc' THEN 'ASC' WHEN 'desc' THEN 'DESC' END AS dir) d
-     WHERE c.name = p_sort_by AND d.dir IS NOT NULL
+            'SELECT array_agg(x.id ORDER BY x.n), (array_agg(x.pos ORDER BY x.n))[$7]
+               FROM (SELECT r.id, to_jsonb(r.%1$I) #>> ''{}'' AS pos,
+                            row_number() OVER (ORDER BY r.%1$I %2$s, r.id %2$s) AS n
+                       FROM openrisk.risks r
+                      WHERE r.tenant_id = $1 AND r.deleted_at IS NULL%3$s%4$s%5$s%6$s
+                      ORDER BY r.%1$I %2$s, r.id %2$s
+                      LIMIT $7 + 1 OFFSET $8) x',
+            c.name, d.dir,
+            CASE WHEN has_severity THEN ' AND r.severity = $2' ELSE '' END,
+            CASE WHEN has_status THEN ' AND r.status = $3' ELSE '' END,
+            CASE q_mode WHEN 'index' THEN ' AND lower(r.title) LIKE $4'
+                        WHEN 'scan' THEN ' AND (lower(r.title) || '''') LIKE $4' ELSE '' END,
+            CASE WHEN has_after THEN format(' AND (r.%I, r.id) %s ($5::%s, $6)', c.name,
+                                            CASE d.dir WHEN 'ASC' THEN '>' ELSE '<' END, c.value_type)
+                 ELSE '' END)
+          FROM openrisk._risk_sort_columns() c,
+               (SELECT CASE p_sort_dir WHEN 'asc' THEN 'ASC' WHEN 'desc' THEN 'DESC' END AS dir) d
+         WHERE c.name = p_sort_by AND d.dir IS NOT NULL);
+END
 $$;
 
 -- The page.  It reads one row more than a page: if that row exists, the

@@ -12,24 +12,27 @@
 -- risk_get: one live risk with its mitigations and linked assets; NULL
 -- when it does not exist, is deleted, or belongs to another tenant.
 CREATE FUNCTION openrisk._risk_get_compute(p_tenant uuid, p_id uuid)
-RETURNS json LANGUAGE sql STABLE
+RETURNS json LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+    RETURN (
     SELECT (openrisk._risk_json(r)::jsonb || jsonb_build_object(
-        'mitigations', coalesce((
-            SELECT jsonb_agg(jsonb_build_object(
-                       'id', m.id, 'title', m.title, 'status', m.status, 'progress', m.progress,
-                       'assignee', m.assignee, 'due_date', m.due_date,
-                       'created_at', m.created_at, 'updated_at', m.updated_at)
-                   ORDER BY m.created_at, m.id)
-              FROM openrisk.mitigations m WHERE m.risk_id = r.id), '[]'::jsonb),
-        'assets', coalesce((
-            SELECT jsonb_agg(jsonb_build_object(
-                       'id', a.id, 'name', a.name, 'type', a.type, 'criticality', a.criticality)
-                   ORDER BY a.name, a.id)
-              FROM openrisk.risk_assets ra JOIN openrisk.assets a ON a.id = ra.asset_id
-             WHERE ra.risk_id = r.id), '[]'::jsonb)))::json
-      FROM openrisk.risks r
-     WHERE r.tenant_id = p_tenant AND r.id = p_id AND r.deleted_at IS NULL
+            'mitigations', coalesce((
+                SELECT jsonb_agg(jsonb_build_object(
+                           'id', m.id, 'title', m.title, 'status', m.status, 'progress', m.progress,
+                           'assignee', m.assignee, 'due_date', m.due_date,
+                           'created_at', m.created_at, 'updated_at', m.updated_at)
+                       ORDER BY m.created_at, m.id)
+                  FROM openrisk.mitigations m WHERE m.risk_id = r.id), '[]'::jsonb),
+            'assets', coalesce((
+                SELECT jsonb_agg(jsonb_build_object(
+                           'id', a.id, 'name', a.name, 'type', a.type, 'criticality', a.criticality)
+                       ORDER BY a.name, a.id)
+                  FROM openrisk.risk_assets ra JOIN openrisk.assets a ON a.id = ra.asset_id
+                 WHERE ra.risk_id = r.id), '[]'::jsonb)))::json
+          FROM openrisk.risks r
+         WHERE r.tenant_id = p_tenant AND r.id = p_id AND r.deleted_at IS NULL);
+END
 $$;
 
 CREATE FUNCTION openrisk.risk_get_meta(tenant uuid, id uuid)
@@ -120,16 +123,19 @@ $$;
 -- The 5x5 impact x probability grid of an 'r' vector: counts, or average
 -- scores (NULL for an empty cell), grid[impact-1][probability-1].
 CREATE FUNCTION openrisk._matrix_grid(v bigint[], averages boolean)
-RETURNS json LANGUAGE sql IMMUTABLE
+RETURNS json LANGUAGE plpgsql IMMUTABLE
 AS $$
+BEGIN
+    RETURN (
     SELECT json_agg(row ORDER BY i)
-      FROM (SELECT i, json_agg(CASE WHEN NOT averages THEN v[21 + 5 * (i - 1) + p - 1]::numeric
-                                    WHEN v[21 + 5 * (i - 1) + p - 1] > 0
-                                    THEN round(v[46 + 5 * (i - 1) + p - 1]::numeric / 100
-                                               / v[21 + 5 * (i - 1) + p - 1], 2) END
-                               ORDER BY p) AS row
-              FROM generate_series(1, 5) i, generate_series(1, 5) p
-             GROUP BY i) g
+          FROM (SELECT i, json_agg(CASE WHEN NOT averages THEN v[21 + 5 * (i - 1) + p - 1]::numeric
+                                        WHEN v[21 + 5 * (i - 1) + p - 1] > 0
+                                        THEN round(v[46 + 5 * (i - 1) + p - 1]::numeric / 100
+                                                   / v[21 + 5 * (i - 1) + p - 1], 2) END
+                                   ORDER BY p) AS row
+                  FROM generate_series(1, 5) i, generate_series(1, 5) p
+                 GROUP BY i) g);
+END
 $$;
 
 -- risk_matrix: the dense 5x5 count grid of the live risks created in the

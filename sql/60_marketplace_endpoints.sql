@@ -24,24 +24,27 @@ $$;
 -- matched case-insensitively (the argument arrives lower-cased).
 CREATE FUNCTION openrisk._connector_list_compute(p_category text, p_status text,
                                                  p_page integer, p_page_size integer)
-RETURNS json LANGUAGE sql STABLE
+RETURNS json LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+    RETURN (
     WITH matching AS (
-        SELECT c FROM openrisk.connectors c
-         WHERE (p_category IS NULL OR lower(c.category) = p_category)
-           AND (p_status IS NULL OR c.status = p_status)
-    )
-    SELECT json_build_object(
-        'data', coalesce((
-            SELECT json_agg(openrisk._connector_json(p.c)
-                            ORDER BY (p.c).rating DESC, (p.c).install_count DESC, (p.c).name, (p.c).id)
-              FROM (SELECT m.c FROM matching m
-                     ORDER BY (m.c).rating DESC, (m.c).install_count DESC, (m.c).name, (m.c).id
-                     LIMIT p_page_size OFFSET (p_page - 1)::bigint * p_page_size) p),
-            '[]'::json),
-        'total', (SELECT count(*) FROM matching),
-        'page', p_page,
-        'page_size', p_page_size)
+            SELECT c FROM openrisk.connectors c
+             WHERE (p_category IS NULL OR lower(c.category) = p_category)
+               AND (p_status IS NULL OR c.status = p_status)
+        )
+        SELECT json_build_object(
+            'data', coalesce((
+                SELECT json_agg(openrisk._connector_json(p.c)
+                                ORDER BY (p.c).rating DESC, (p.c).install_count DESC, (p.c).name, (p.c).id)
+                  FROM (SELECT m.c FROM matching m
+                         ORDER BY (m.c).rating DESC, (m.c).install_count DESC, (m.c).name, (m.c).id
+                         LIMIT p_page_size OFFSET (p_page - 1)::bigint * p_page_size) p),
+                '[]'::json),
+            'total', (SELECT count(*) FROM matching),
+            'page', p_page,
+            'page_size', p_page_size));
+END
 $$;
 
 CREATE FUNCTION openrisk.connector_list_meta(category text DEFAULT NULL, status text DEFAULT NULL,
@@ -74,9 +77,12 @@ AS $$
 $$;
 
 CREATE FUNCTION openrisk._connector_get_compute(p_id uuid)
-RETURNS json LANGUAGE sql STABLE
+RETURNS json LANGUAGE plpgsql STABLE
 AS $$
-    SELECT openrisk._connector_json(c) FROM openrisk.connectors c WHERE c.id = p_id
+BEGIN
+    RETURN (
+    SELECT openrisk._connector_json(c) FROM openrisk.connectors c WHERE c.id = p_id);
+END
 $$;
 
 CREATE FUNCTION openrisk.connector_get_meta(id uuid)
@@ -99,15 +105,18 @@ $$;
 
 -- app_get: NULL when the app does not exist or belongs to another tenant.
 CREATE FUNCTION openrisk._app_get_compute(p_tenant uuid, p_id uuid)
-RETURNS json LANGUAGE sql STABLE
+RETURNS json LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+    RETURN (
     SELECT json_build_object(
-        'id', a.id, 'tenant_id', a.tenant_id, 'connector_id', a.connector_id, 'name', a.name,
-        'status', a.status, 'configuration', a.configuration, 'enabled', a.enabled,
-        'auto_sync', a.auto_sync, 'sync_interval', a.sync_interval,
-        'last_sync_at', a.last_sync_at, 'created_at', a.created_at, 'updated_at', a.updated_at)
-      FROM openrisk.marketplace_apps a
-     WHERE a.tenant_id = p_tenant AND a.id = p_id
+            'id', a.id, 'tenant_id', a.tenant_id, 'connector_id', a.connector_id, 'name', a.name,
+            'status', a.status, 'configuration', a.configuration, 'enabled', a.enabled,
+            'auto_sync', a.auto_sync, 'sync_interval', a.sync_interval,
+            'last_sync_at', a.last_sync_at, 'created_at', a.created_at, 'updated_at', a.updated_at)
+          FROM openrisk.marketplace_apps a
+         WHERE a.tenant_id = p_tenant AND a.id = p_id);
+END
 $$;
 
 CREATE FUNCTION openrisk.app_get_meta(tenant uuid, id uuid)

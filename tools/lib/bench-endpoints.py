@@ -179,7 +179,7 @@ PLAIN_UPDATE = """\\set i random(1, 100000)
 \\set p random(1, 5)
 UPDATE openrisk.risks SET probability = :p WHERE id = md5('risk:42:1:' || :i::int)::uuid;
 """
-AGG_TRIGGERS = [("openrisk.risks", "risks_aggregate_update"), ("openrisk.risk_history", "risk_history_aggregate_insert")]
+AGG_TRIGGERS = [("openrisk.risks", "risks_aggregate_update")]
 
 
 def set_agg_triggers(enabled):
