@@ -169,10 +169,17 @@ BEGIN
 END
 $$;
 
+-- How many text matches a list with q or a search counts at most: past
+-- it, `total` says "at least this many" (`total_exact` false).  Counting
+-- every match of a common term means rechecking every row the lossy
+-- trigram index yields (10k rows for a 10 % term at 100k risks, ~30 ms),
+-- so the count is bounded like the search's candidate set.
+CREATE FUNCTION openrisk._match_limit() RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 1000 $$;
+
 -- The page.  It reads one row more than a page: if that row exists, the
 -- reply's `next` cursor points after the page's last row.  With q, the
--- total is counted first (through the trigram index; exact, as the index
--- is lossy and every candidate is rechecked), and it picks the page's
+-- matches are counted first, up to _match_limit() (through the trigram
+-- index, every candidate rechecked), and the count picks the page's
 -- plan: with many matches, reading the sort index and testing each row
 -- fills a page after about page_size / selectivity rows, far fewer than
 -- the matches a trigram scan would fetch and sort; with few, the trigram
@@ -196,11 +203,12 @@ BEGIN
     IF p_q IS NULL THEN
         total := openrisk._risk_count(openrisk._risk_window(p_tenant, '-infinity'), p_severity, p_status);
     ELSE
-        EXECUTE 'SELECT count(*) FROM openrisk.risks r
+        EXECUTE 'SELECT count(*) FROM (SELECT FROM openrisk.risks r
                   WHERE r.tenant_id = $1 AND r.deleted_at IS NULL AND lower(r.title) LIKE $4'
                 || CASE WHEN p_severity IS NOT NULL THEN ' AND r.severity = $2' ELSE '' END
                 || CASE WHEN p_status IS NOT NULL THEN ' AND r.status = $3' ELSE '' END
-        INTO total USING p_tenant, p_severity, p_status, q_pattern;
+                || ' LIMIT $5) m'
+        INTO total USING p_tenant, p_severity, p_status, q_pattern, openrisk._match_limit();
     END IF;
     IF p_after IS NOT NULL THEN
         SELECT c.pos, c.id INTO cur_pos, cur_id
@@ -208,7 +216,8 @@ BEGIN
     END IF;
     page_sql := openrisk._risk_list_page_sql(p_sort_by, p_sort_dir, p_severity IS NOT NULL, p_status IS NOT NULL,
                                              CASE WHEN p_q IS NULL THEN NULL
-                                                  WHEN total > 50 * p_page_size THEN 'scan' ELSE 'index' END,
+                                                  WHEN total >= least(50 * p_page_size, openrisk._match_limit())
+                                                  THEN 'scan' ELSE 'index' END,
                                              p_after IS NOT NULL);
     IF page_sql IS NULL THEN
         RAISE EXCEPTION 'risk_list: unknown sort % %', p_sort_by, p_sort_dir;
@@ -224,6 +233,7 @@ BEGIN
     RETURN json_build_object(
         'items', coalesce(items, '[]'::json),
         'total', total,
+        'total_exact', p_q IS NULL OR total < openrisk._match_limit(),
         'page', CASE WHEN p_after IS NULL THEN p_page END,
         'page_size', p_page_size,
         'next', CASE WHEN cardinality(ids) > p_page_size
@@ -283,6 +293,6 @@ REVOKE ALL ON FUNCTION openrisk._risk_json(openrisk.risks), openrisk._risk_sort_
     openrisk._hmac_sha256(bytea, text), openrisk._cursor_mac(text),
     openrisk._cursor_make(uuid, text, text, text, text, text, text, uuid),
     openrisk._cursor_open(text, uuid, text, text, text, text, text),
-    openrisk._risk_count(bigint[], text, text),
+    openrisk._risk_count(bigint[], text, text), openrisk._match_limit(),
     openrisk._risk_list_page_sql(text, text, boolean, boolean, text, boolean),
     openrisk._risk_list_compute(uuid, integer, integer, text, text, text, text, text, text) FROM PUBLIC;

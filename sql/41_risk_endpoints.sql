@@ -56,13 +56,11 @@ $$;
 
 -- risk_search: full-text search ('simple' configuration, web-search
 -- syntax) over title, description and tags.  Bounded: the GIN index
--- (tenant, search) yields the matches, and at most _search_candidates()
+-- (tenant, search) yields the matches, and at most _match_limit()
 -- of them -- in the order the index yields them -- are taken, ranked
 -- (ts_rank, then score, then id) and paged.  `total` is how many were
 -- taken; `total_exact` is false when the limit was reached (there are
 -- more matches: a more specific query ranks all of them).
-CREATE FUNCTION openrisk._search_candidates() RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 1000 $$;
-
 CREATE FUNCTION openrisk._risk_search_compute(p_tenant uuid, p_q text, p_page integer, p_page_size integer)
 RETURNS json LANGUAGE plpgsql STABLE
 SET search_path = openrisk, pg_catalog, pg_temp
@@ -76,7 +74,7 @@ BEGIN
         SELECT m.id, m.score, ts_rank(m.search, tsq) AS rank
           FROM openrisk.risks m
          WHERE m.tenant_id = p_tenant AND m.deleted_at IS NULL AND m.search @@ tsq
-         LIMIT openrisk._search_candidates()
+         LIMIT openrisk._match_limit()
     ), page AS (
         SELECT c.id, c.rank, c.score FROM candidates c
          ORDER BY c.rank DESC, c.score DESC, c.id
@@ -87,7 +85,7 @@ BEGIN
               FROM page p JOIN openrisk.risks r ON r.id = p.id)
       INTO taken, items;
     RETURN json_build_object('items', coalesce(items, '[]'::json), 'total', taken,
-                             'total_exact', taken < openrisk._search_candidates(),
+                             'total_exact', taken < openrisk._match_limit(),
                              'page', p_page, 'page_size', p_page_size, 'q', p_q);
 END
 $$;
@@ -171,6 +169,6 @@ AS $$
     SELECT (openrisk.risk_matrix_meta(tenant, period)).value::json
 $$;
 
-REVOKE ALL ON FUNCTION openrisk._risk_get_compute(uuid, uuid), openrisk._search_candidates(),
+REVOKE ALL ON FUNCTION openrisk._risk_get_compute(uuid, uuid),
     openrisk._risk_search_compute(uuid, text, integer, integer), openrisk._matrix_grid(bigint[], boolean),
     openrisk._risk_matrix_compute(uuid, text) FROM PUBLIC;

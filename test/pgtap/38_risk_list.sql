@@ -9,7 +9,7 @@
 
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(7 * 2 * 4 + 7 * 2 * 4 + 6 + 8);
+SELECT plan(7 * 2 * 4 + 7 * 2 * 4 + 6 + 8 + 4);
 
 SELECT t.tenant('list A') AS a \gset
 SELECT t.tenant('list B') AS b \gset
@@ -104,6 +104,23 @@ SELECT ok(t.cursor_walk_matches(:'a', 'created_at', 'asc', NULL, 'ACTIVE', 'phis
 SELECT is((openrisk.risk_list(:'a', 1, 5, NULL, NULL, '_') ->> 'total')::int,
           (SELECT count(*)::int FROM openrisk.risks WHERE tenant_id = :'a' AND deleted_at IS NULL AND title LIKE '%\_%'),
           'q "_" counts titles with an underscore, not every title');
+SELECT is(openrisk.risk_list(:'a', 1, 5, NULL, NULL, 'risk') ->> 'total_exact', 'true',
+          'a count under the match limit is exact');
+
+-- More matches than _match_limit(): the count stops there and says so;
+-- the pages are still the oracle's (the page plan does not depend on the
+-- count being exact).
+SELECT t.tenant('list C') AS c \gset
+INSERT INTO openrisk.risks (tenant_id, title, impact, probability)
+SELECT :'c', 'common term ' || i, 1 + i % 5, 1 + (i / 5) % 5
+  FROM generate_series(1, openrisk._match_limit() + 5) i;
+SELECT is(openrisk.risk_list(:'c', 1, 5, NULL, NULL, 'COMMON') ->> 'total', openrisk._match_limit()::text,
+          'past the match limit, total is the limit');
+SELECT is(openrisk.risk_list(:'c', 1, 5, NULL, NULL, 'common') ->> 'total_exact', 'false',
+          'past the match limit, total_exact is false');
+SELECT is(t.page_ids(openrisk.risk_list(:'c', 3, 7, NULL, NULL, 'common', 'title', 'desc')),
+          (t.list_oracle(:'c', 'title', 'desc', NULL, NULL, 'common'))[15:21],
+          'past the match limit, a numbered page is still the oracle''s');
 
 -- Every order (and filter) is an index range: with sorting disabled, no
 -- plan of a page query needs a Sort node (one would mean no index yields
