@@ -170,11 +170,6 @@ extern int	or_cache_memory_kb;
 extern int	or_cache_max_entries;
 extern bool or_cache_enabled;
 extern int	or_max_entry_size;
-extern int	or_ttl_risk;
-extern int	or_ttl_dashboard;
-extern int	or_ttl_connector;
-extern int	or_ttl_app;
-extern int	or_ttl_default;
 extern int	or_stampede_timeout_ms;
 extern bool or_notify;
 extern int	or_wal_rmgr_id;
@@ -266,21 +261,18 @@ extern bool or_remove_key(const KeyInfo *ki);
 extern bool or_entry_is_valid(const CacheEntry *e, TimestampTz now, bool *expired);
 extern void or_unlink_entry(uint32 part, uint32 idx);
 extern uint32 or_partition_of(uint64 hash);
-extern bool or_entry_key_matches(const CacheEntry *e, const char *key, int len);
 extern char *or_entry_key_copy(const CacheEntry *e);
-#define STAMP_CHECK_FENCES	0x01	/* refuse while an invalidation commits */
-#define STAMP_CHECK_GLOBS	0x02	/* refuse if any glob committed since */
-extern bool or_stamp_is_current(int nprefixes, const uint32 *slots, uint64 stamp,
-								int checks);
 
 /* ---- cache_evict.c ---- */
 extern bool or_evict_one(void);
+
+/* ---- cache_walk.c ---- */
 extern uint64 or_scan(const char *pattern, int plen, bool remove);
 extern void or_reset_all(void);
 
 /* ---- cache_xact.c ---- */
 extern void or_xact_register(void);
-extern void or_pending_add(const char *pattern, int len, PatternKind kind, uint32 slot);
+extern PatternKind or_queue_invalidation(const char *pattern, int len);
 extern bool or_pending_covers(const KeyInfo *ki);
 extern uint64 or_read_stamp(void);
 extern bool or_read_path_usable(void);

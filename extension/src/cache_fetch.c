@@ -46,7 +46,7 @@
 #include "utils/timestamp.h"
 
 #include "cache.h"
-#include "cache_sql.h"
+#include "cache_args.h"
 
 #define MAX_KEPT_PLANS 512
 
@@ -147,33 +147,6 @@ run_query(const char *query, int nargs, Datum *values, Oid *types, bool *nulls)
 	}
 	SPI_finish();
 	return result;
-}
-
-/* An interval as whole seconds, the way TTLs are stored. */
-int64
-or_interval_seconds(Interval *iv)
-{
-	int64		secs = iv->time / USECS_PER_SEC;
-
-	secs += (int64) iv->day * SECS_PER_DAY;
-	secs += (int64) iv->month * DAYS_PER_MONTH * SECS_PER_DAY;
-	return secs;
-}
-
-/* The TTL argument, or the key's namespace default; errors on <= 0. */
-int64
-or_ttl_arg(FunctionCallInfo fcinfo, int argno, const char *key, int keylen)
-{
-	int64		secs;
-
-	if (PG_ARGISNULL(argno))
-		return or_default_ttl_for_key(key, keylen);
-	secs = or_interval_seconds(PG_GETARG_INTERVAL_P(argno));
-	if (secs <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cache TTL must be at least one second")));
-	return secs;
 }
 
 /*

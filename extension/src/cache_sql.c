@@ -5,12 +5,9 @@
  *		ttl, stamp, reset, stats.
  *
  * These are thin: argument checks with proper SQLSTATEs, then the store
- * (cache_store.c) or the pending set (cache_xact.c).  Every read goes
- * through or_cache_lookup_allowed(), the single place that decides when
- * the cache must be bypassed (disabled, not preloaded, REPEATABLE READ or
- * SERIALIZABLE, a standby with openrisk.standby_cache off, or a key this
- * transaction invalidated), and where a standby first applies the remote
- * invalidations that have become final (cache_standby.c).
+ * (cache_store.c), the pending set (cache_xact.c) or a walk (cache_walk.c).
+ * Every read goes through or_cache_lookup_allowed() (cache_args.c), the
+ * single place that decides when the cache must be bypassed.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,42 +23,7 @@
 #include "utils/timestamp.h"
 
 #include "cache.h"
-#include "cache_sql.h"
-
-bool
-or_cache_lookup_allowed(const KeyInfo *ki)
-{
-	if (!or_read_path_usable())
-		return false;
-	if (or_pending_covers(ki))
-	{
-		or_count(bypasses);
-		return false;
-	}
-	or_standby_precheck(ki);
-	return true;
-}
-
-Datum
-or_fetch_result_datum(FunctionCallInfo fcinfo, const FetchOutcome *out)
-{
-	TupleDesc	tupdesc;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "openrisk: return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
-	values[0] = BoolGetDatum(out->hit);
-	if (out->value != NULL)
-	{
-		values[1] = CStringGetTextDatum(psprintf("%016" INT64_MODIFIER "x", out->etag));
-		values[2] = PointerGetDatum(out->value);
-	}
-	else
-		nulls[1] = nulls[2] = true;
-	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
-}
+#include "cache_args.h"
 
 /* Analyse a key argument, raising the standard errors. */
 static void
@@ -226,19 +188,6 @@ openrisk_cache_put_many(PG_FUNCTION_ARGS)
 		}
 	}
 	PG_RETURN_INT32(stored);
-}
-
-/* Check a pattern and add it to this transaction's pending set. */
-PatternKind
-or_queue_invalidation(const char *pattern, int len)
-{
-	uint32		slot = 0;
-	PatternKind kind;
-
-	or_key_check(pattern, len);
-	kind = or_pattern_classify(pattern, len, &slot);
-	or_pending_add(pattern, len, kind, slot);
-	return kind;
 }
 
 /*

@@ -33,6 +33,9 @@
 
 #include "cache.h"
 
+#define STAMP_CHECK_FENCES	0x01	/* refuse while an invalidation commits */
+#define STAMP_CHECK_GLOBS	0x02	/* refuse if any glob committed since */
+
 /* How many victims one store may evict before giving up. */
 #define MAX_EVICTIONS_PER_STORE 4096
 
@@ -59,8 +62,8 @@ or_partition_of(uint64 hash)
  * need no glob check -- the glob's commit scan removed the ones it matched
  * (handoff entries, which such a scan skips, are never current anyway).
  */
-bool
-or_stamp_is_current(int nprefixes, const uint32 *slots, uint64 stamp, int checks)
+static bool
+stamp_is_current(int nprefixes, const uint32 *slots, uint64 stamp, int checks)
 {
 	int			i;
 
@@ -90,7 +93,7 @@ or_entry_is_valid(const CacheEntry *e, TimestampTz now, bool *expired)
 	*expired = e->expires_at <= now;
 	if (*expired || e->handoff)
 		return false;
-	return or_stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp, 0);
+	return stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp, 0);
 }
 
 /* Is a transaction committing an invalidation of one of the key's prefixes? */
@@ -183,8 +186,8 @@ chain_read(uint32 chunk, uint32 off, char *dst, uint32 len)
 }
 
 /* Compare the stored key with key, chunk by chunk, without copying. */
-bool
-or_entry_key_matches(const CacheEntry *e, const char *key, int len)
+static bool
+entry_key_matches(const CacheEntry *e, const char *key, int len)
 {
 	uint32		chunk = e->first_chunk;
 	uint32		done = 0;
@@ -226,7 +229,7 @@ find_locked(const KeyInfo *ki, uint32 *prev_out)
 		CacheEntry *e = &or_entries[idx];
 
 		if (e->hash == ki->hash && e->dbid == ki->dbid &&
-			or_entry_key_matches(e, ki->key, ki->len))
+			entry_key_matches(e, ki->key, ki->len))
 			break;
 		prev = idx;
 		idx = e->next;
@@ -354,8 +357,8 @@ or_lookup(const KeyInfo *ki, const ReadView *view, text **value, uint64 *etag,
 		CacheEntry *e = &or_entries[idx];
 		bool		valid = or_entry_is_valid(e, now, &expired);
 
-		if (valid && or_stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp,
-										 STAMP_CHECK_FENCES))
+		if (valid && stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp,
+									  STAMP_CHECK_FENCES))
 			result = LOOKUP_HIT;
 		else if (!expired && view_admits(view, e->stamp))
 		{
@@ -487,8 +490,8 @@ or_store(const KeyInfo *ki, const char *value, int vlen, TimestampTz expires_at,
 		return STORE_TOO_LARGE;
 	}
 	/* cheap early exit before copying anything */
-	if (!handoff && !or_stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp,
-										 STAMP_CHECK_FENCES | STAMP_CHECK_GLOBS))
+	if (!handoff && !stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp,
+									  STAMP_CHECK_FENCES | STAMP_CHECK_GLOBS))
 	{
 		or_count(fills_rejected);
 		return STORE_RACE;
@@ -513,8 +516,8 @@ or_store(const KeyInfo *ki, const char *value, int vlen, TimestampTz expires_at,
 		refused = old != OR_NIL &&
 				  or_entry_is_valid(&or_entries[old], GetCurrentTimestamp(), &expired);
 	else
-		refused = !or_stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp,
-									   STAMP_CHECK_FENCES | STAMP_CHECK_GLOBS);
+		refused = !stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp,
+									STAMP_CHECK_FENCES | STAMP_CHECK_GLOBS);
 	if (refused)
 	{
 		LWLockRelease(lock);

@@ -29,7 +29,6 @@
 #include "lib/stringinfo.h"
 
 #include "cache.h"
-#include "cache_sql.h"
 
 /*
  * Expand {column} references of pattern against row; false when a

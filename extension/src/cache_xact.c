@@ -111,8 +111,8 @@ create_pending_tables(void)
 }
 
 /* Record a pattern for this transaction (deduplicated). */
-void
-or_pending_add(const char *pattern, int len, PatternKind kind, uint32 slot)
+static void
+pending_add(const char *pattern, int len, PatternKind kind, uint32 slot)
 {
 	PendingPattern *p;
 	char	   *copy;
@@ -449,4 +449,17 @@ or_recall_miss_stamp(uint64 key_hash, uint64 *stamp)
 		return false;
 	*stamp = m->stamp;
 	return true;
+}
+
+/* Check a pattern and add it to this transaction's pending set. */
+PatternKind
+or_queue_invalidation(const char *pattern, int len)
+{
+	uint32		slot = 0;
+	PatternKind kind;
+
+	or_key_check(pattern, len);
+	kind = or_pattern_classify(pattern, len, &slot);
+	pending_add(pattern, len, kind, slot);
+	return kind;
 }

@@ -3,6 +3,9 @@
  * guc.c
  *		The openrisk.* settings, and the namespace -> default TTL rule.
  *
+ * The TTL settings are derived from the namespace table (namespaces.h):
+ * one openrisk.ttl_<namespace> per row, plus openrisk.ttl_default.
+ *
  * Sizes are postmaster-only because the segment is reserved once.  The
  * on/off switch is superuser-settable at runtime (ALTER SYSTEM + reload is
  * the seed's CACHE_ENABLED=false rollback).  TTLs are reloadable.
@@ -19,22 +22,35 @@
 #include "utils/guc.h"
 
 #include "cache.h"
+#include "namespaces.h"
 
 int			or_cache_memory_kb = 64 * 1024;
 int			or_cache_max_entries = 131072;
 bool		or_cache_enabled = true;
 int			or_max_entry_size = 1024 * 1024;
-int			or_ttl_risk = 300;
-int			or_ttl_dashboard = 600;
-int			or_ttl_connector = 900;
-int			or_ttl_app = 1200;
-int			or_ttl_default = 300;
 int			or_stampede_timeout_ms = 2000;
 bool		or_notify = true;
 int			or_wal_rmgr_id = RM_EXPERIMENTAL_ID;
 bool		or_wal_invalidations = true;
 bool		or_standby_cache = true;
 int			or_standby_pending_max = 0;
+
+/* One namespace's TTL setting: built from a row of OR_NAMESPACES. */
+typedef struct NamespaceTtl
+{
+	const char *name;			/* the key's first segment */
+	const char *setting;		/* openrisk.ttl_<name> */
+	const char *description;
+	int			seconds;		/* the setting's value */
+	int			default_seconds;
+} NamespaceTtl;
+
+#define OR_NAMESPACE_ROW(ns, secs) \
+	{#ns, "openrisk.ttl_" #ns, "Default TTL of " #ns ":* keys.", secs, secs},
+static NamespaceTtl namespace_ttls[] = {OR_NAMESPACES(OR_NAMESPACE_ROW)};
+#undef OR_NAMESPACE_ROW
+
+static int	ttl_default = OR_DEFAULT_TTL;
 
 static void
 define_ttl(const char *name, const char *desc, int *var, int def)
@@ -91,11 +107,11 @@ or_define_gucs(void)
 							"Larger results are computed and returned but not stored, and counted as too_large.",
 							&or_max_entry_size, 1024 * 1024, 64, INT_MAX / 2,
 							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
-	define_ttl("openrisk.ttl_risk", "Default TTL of risk:* keys.", &or_ttl_risk, 300);
-	define_ttl("openrisk.ttl_dashboard", "Default TTL of dashboard:* keys.", &or_ttl_dashboard, 600);
-	define_ttl("openrisk.ttl_connector", "Default TTL of connector:* keys.", &or_ttl_connector, 900);
-	define_ttl("openrisk.ttl_app", "Default TTL of app:* keys.", &or_ttl_app, 1200);
-	define_ttl("openrisk.ttl_default", "Default TTL of keys in any other namespace.", &or_ttl_default, 300);
+	for (int i = 0; i < lengthof(namespace_ttls); i++)
+		define_ttl(namespace_ttls[i].setting, namespace_ttls[i].description,
+				   &namespace_ttls[i].seconds, namespace_ttls[i].default_seconds);
+	define_ttl("openrisk.ttl_default", "Default TTL of keys in any other namespace.", &ttl_default,
+			   OR_DEFAULT_TTL);
 	DefineCustomIntVariable("openrisk.stampede_timeout",
 							"How long a miss waits for another backend computing the same key.",
 							"After this the waiter computes the value itself.",
@@ -120,8 +136,8 @@ or_define_gucs(void)
 
 /*
  * The namespace of a key is its first ':'-separated segment; it picks the
- * default TTL, matching the seed's table (risk 5 min, dashboard 10 min,
- * connector 15 min, app 20 min).
+ * default TTL (namespaces.h).  A linear search: there are a handful of
+ * namespaces, and this runs only when a call passes no TTL.
  */
 int
 or_default_ttl_for_key(const char *key, int len)
@@ -130,15 +146,11 @@ or_default_ttl_for_key(const char *key, int len)
 
 	while (n < len && key[n] != ':')
 		n++;
-#define NS_IS(lit) (n == (int) sizeof(lit) - 1 && memcmp(key, lit, n) == 0)
-	if (NS_IS("risk"))
-		return or_ttl_risk;
-	if (NS_IS("dashboard"))
-		return or_ttl_dashboard;
-	if (NS_IS("connector"))
-		return or_ttl_connector;
-	if (NS_IS("app"))
-		return or_ttl_app;
-#undef NS_IS
-	return or_ttl_default;
+	for (int i = 0; i < lengthof(namespace_ttls); i++)
+	{
+		if (strlen(namespace_ttls[i].name) == (size_t) n &&
+			memcmp(key, namespace_ttls[i].name, n) == 0)
+			return namespace_ttls[i].seconds;
+	}
+	return ttl_default;
 }

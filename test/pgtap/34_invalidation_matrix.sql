@@ -12,7 +12,7 @@
 
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(30);
+SELECT plan(31);
 
 SELECT t.tenant('matrix A') AS a \gset
 SELECT t.tenant('matrix B') AS b \gset
@@ -156,5 +156,25 @@ SELECT is(:gone_b, '{}', 'rollback: tenant B untouched');
 UPDATE openrisk.risks SET status = 'ACTIVE' WHERE tenant_id IN (:'a', :'b') AND impact = 2;
 SELECT ok(ARRAY['risk_list', 'dashboard_stats'] <@ :gone_a, 'bulk update over two tenants: A''s lists and dashboards dropped');
 SELECT ok(ARRAY['risk_list', 'dashboard_stats'] <@ :gone_b, 'bulk update over two tenants: B''s lists and dashboards dropped');
+
+-- Every namespace a key family of sql/16_keys.sql lives in has its TTL
+-- setting, i.e. a row in extension/src/namespaces.h (otherwise its keys
+-- would silently get openrisk.ttl_default).
+CREATE OR REPLACE FUNCTION t.key_namespaces() RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+    f record;
+    prefix text;
+BEGIN
+    FOR f IN SELECT p.proname, p.pronargs FROM pg_proc p
+              WHERE p.pronamespace = 'openrisk'::regnamespace AND p.proname LIKE '\_kp\_%' LOOP
+        EXECUTE format('SELECT openrisk.%I(%s)', f.proname, CASE f.pronargs WHEN 1 THEN 'NULL::uuid' ELSE '' END)
+        INTO prefix;
+        RETURN NEXT split_part(prefix, ':', 1);
+    END LOOP;
+END
+$$;
+SELECT is(array_agg(DISTINCT ns) FILTER (WHERE current_setting('openrisk.ttl_' || ns, true) IS NULL),
+          NULL, 'every key namespace of sql/16_keys.sql has its openrisk.ttl_<namespace> setting')
+  FROM t.key_namespaces() ns;
 
 SELECT * FROM finish();

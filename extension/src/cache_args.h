@@ -1,16 +1,15 @@
 /*-------------------------------------------------------------------------
  *
- * cache_sql.h
- *		Helpers shared by the SQL-callable functions (cache_sql.c) and
- *		cache_fetch() (cache_fetch.c).
+ * cache_args.h
+ *		What the SQL-callable functions (cache_sql.c) and cache_fetch()
+ *		(cache_fetch.c) share; implemented in cache_args.c.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef OPENRISK_CACHE_SQL_H
-#define OPENRISK_CACHE_SQL_H
+#ifndef OPENRISK_CACHE_ARGS_H
+#define OPENRISK_CACHE_ARGS_H
 
 #include "fmgr.h"
-#include "datatype/timestamp.h"
 
 #include "cache.h"
 
@@ -23,9 +22,7 @@ typedef struct FetchOutcome
 } FetchOutcome;
 
 extern bool or_cache_lookup_allowed(const KeyInfo *ki);
-extern PatternKind or_queue_invalidation(const char *pattern, int len);
 extern Datum or_fetch_result_datum(FunctionCallInfo fcinfo, const FetchOutcome *out);
-extern int64 or_interval_seconds(Interval *iv);
 extern int64 or_ttl_arg(FunctionCallInfo fcinfo, int argno, const char *key, int keylen);
 
-#endif							/* OPENRISK_CACHE_SQL_H */
+#endif							/* OPENRISK_CACHE_ARGS_H */
