@@ -38,9 +38,7 @@
 #include "postgres.h"
 
 #include "port/atomics.h"
-#include "storage/condition_variable.h"
 #include "storage/lwlock.h"
-#include "storage/spin.h"
 #include "utils/timestamp.h"
 
 /* Hash-table partitions, each with its own LWLock (power of two). */
@@ -258,10 +256,21 @@ extern StoreResult or_store(const KeyInfo *ki, const char *value, int vlen,
 							TimestampTz expires_at, uint64 stamp, uint64 etag,
 							bool handoff);
 extern bool or_remove_key(const KeyInfo *ki);
-extern bool or_entry_is_valid(const CacheEntry *e, TimestampTz now, bool *expired);
-extern void or_unlink_entry(uint32 part, uint32 idx);
+
+/* ---- cache_entry.c ---- */
+extern uint32 or_bucket_of(uint64 hash);
 extern uint32 or_partition_of(uint64 hash);
+#define STAMP_CHECK_FENCES	0x01	/* refuse while an invalidation commits */
+#define STAMP_CHECK_GLOBS	0x02	/* refuse if any glob committed since */
+extern bool or_stamp_is_current(int nprefixes, const uint32 *slots, uint64 stamp,
+								int checks);
+extern bool or_entry_is_valid(const CacheEntry *e, TimestampTz now, bool *expired);
+extern void or_chain_read(uint32 chunk, uint32 off, char *dst, uint32 len);
+extern void or_chain_write(uint32 chunk, uint32 off, const char *src, uint32 len);
+extern bool or_entry_key_matches(const CacheEntry *e, const char *key, int len);
 extern char *or_entry_key_copy(const CacheEntry *e);
+extern void or_free_entry_storage(uint32 idx);
+extern void or_unlink_entry(uint32 part, uint32 idx);
 
 /* ---- cache_evict.c ---- */
 extern bool or_evict_one(void);
@@ -296,10 +305,22 @@ extern void or_standby_precheck(const KeyInfo *ki);
 extern void or_standby_end_of_recovery(void);
 extern void or_standby_count_written(void);
 extern void or_standby_count_skipped(void);
+typedef struct OrStandbyStats
+{
+	int64		pending;		/* transactions pending now */
+	bool		overflowed;
+	int			capacity;
+	uint64		written;		/* records written (primary) */
+	uint64		replayed;		/* records replayed (standby) */
+	uint64		skipped;
+	uint64		committed;
+	uint64		aborted;
+	uint64		overflows;
+} OrStandbyStats;
+extern bool or_standby_stats(OrStandbyStats *out);
 
 /* ---- cache_notify.c ---- */
-extern Size or_notify_shmem_size(void);
-extern void or_notify_shmem_init(void *mem, bool found);
+extern void or_notify_register(void);
 extern void or_notify_enqueue(const char *payload, int len);
 
 /* ---- cache_keylock.c ---- */

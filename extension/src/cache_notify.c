@@ -35,6 +35,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/timestamp.h"
 
@@ -69,29 +70,57 @@ typedef struct NotifyQueue
 
 static NotifyQueue *queues;
 
-Size
-or_notify_shmem_size(void)
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static Size
+queues_size(void)
 {
 	return mul_size(NOTIFY_DBS, sizeof(NotifyQueue));
 }
 
-void
-or_notify_shmem_init(void *mem, bool found)
+static void
+notify_shmem_request(void)
 {
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(queues_size());
+}
+
+/* The queues live in a segment of their own; their lock is the cache's. */
+static void
+notify_shmem_startup(void)
+{
+	bool		found;
 	int			i;
 
-	queues = (NotifyQueue *) mem;
-	if (found)
-		return;
-	for (i = 0; i < NOTIFY_DBS; i++)
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	queues = ShmemInitStruct("openrisk notify queues", queues_size(), &found);
+	if (!found)
 	{
-		queues[i].dbid = InvalidOid;
-		queues[i].worker_pid = 0;
-		queues[i].worker_starting = false;
-		queues[i].worker_latch = NULL;
-		queues[i].wakeup_pending = false;
-		queues[i].head = queues[i].tail = queues[i].lost = 0;
+		for (i = 0; i < NOTIFY_DBS; i++)
+		{
+			queues[i].dbid = InvalidOid;
+			queues[i].worker_pid = 0;
+			queues[i].worker_starting = false;
+			queues[i].worker_latch = NULL;
+			queues[i].wakeup_pending = false;
+			queues[i].head = queues[i].tail = queues[i].lost = 0;
+		}
 	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* From _PG_init while preloading. */
+void
+or_notify_register(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = notify_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = notify_shmem_startup;
 }
 
 /* This database's queue, claiming a free or idle one; NULL if none. */

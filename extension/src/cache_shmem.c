@@ -12,7 +12,10 @@
  * Layout (one ShmemInitStruct region, in this order, each MAXALIGNed):
  *   CacheShared | entries[max_entries] | buckets[nbuckets] |
  *   chunk_next[nchunks] | chunk data[nchunks * OR_CHUNK_SIZE] |
- *   slots[nslots] | notify queues (cache_notify.c)
+ *   slots[nslots]
+ * The notify queues (cache_notify.c) and a standby's pending remote
+ * invalidations (cache_standby.c) are segments of their own, reserved by
+ * their files, so this one knows nothing of them.
  *
  *-------------------------------------------------------------------------
  */
@@ -79,7 +82,6 @@ segment_size(void)
 	s = add_size(s, MAXALIGN(mul_size(g.nchunks, sizeof(uint32))));
 	s = add_size(s, MAXALIGN(mul_size(g.nchunks, OR_CHUNK_SIZE)));
 	s = add_size(s, MAXALIGN(mul_size(g.nslots, sizeof(PrefixSlot))));
-	s = add_size(s, MAXALIGN(or_notify_shmem_size()));
 	return s;
 }
 
@@ -173,8 +175,6 @@ or_shmem_startup(void)
 	or_chunk_data = p;
 	p += MAXALIGN(mul_size(g.nchunks, OR_CHUNK_SIZE));
 	or_slots = (PrefixSlot *) p;
-	p += MAXALIGN(mul_size(g.nslots, sizeof(PrefixSlot)));
-	or_notify_shmem_init(p, found);
 
 	if (!found)
 	{

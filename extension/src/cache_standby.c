@@ -51,17 +51,14 @@
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/procarray.h"
 #include "storage/shmem.h"
-#include "utils/builtins.h"
 #include "utils/snapmgr.h"
 
 #include "cache.h"
@@ -393,42 +390,25 @@ or_standby_end_of_recovery(void)
 	LWLockRelease(standby->lock);
 }
 
-/* cache_wal_stats(): the WAL side in numbers (no keys, no data). */
-PG_FUNCTION_INFO_V1(openrisk_cache_wal_stats);
-Datum
-openrisk_cache_wal_stats(PG_FUNCTION_ARGS)
+/*
+ * The pending set and its counters, for cache_wal_stats() (cache_wal.c);
+ * false when there is no pending set (the library was not preloaded).
+ */
+bool
+or_standby_stats(OrStandbyStats *out)
 {
-	TupleDesc	tupdesc;
-	Datum		values[11];
-	bool		nulls[11];
-	int			i = 0;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "openrisk: return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
-	memset(nulls, 0, sizeof(nulls));
-	values[i++] = BoolGetDatum(or_wal_wanted());
-	values[i++] = Int32GetDatum(or_wal_rmgr_id);
 	if (standby == NULL)
-	{
-		for (; i < 11; i++)
-			nulls[i] = true;
-	}
-	else
-	{
-		LWLockAcquire(standby->lock, LW_SHARED);
-		values[i++] = Int64GetDatum(standby->npending);
-		values[i++] = BoolGetDatum(standby->overflow);
-		values[i++] = Int32GetDatum(standby->capacity);
-		LWLockRelease(standby->lock);
-#define C(f) values[i++] = Int64GetDatum((int64) pg_atomic_read_u64(&standby->f))
-		C(written);
-		C(replayed);
-		C(skipped);
-		C(committed);
-		C(aborted);
-		C(overflows);
-#undef C
-	}
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+		return false;
+	LWLockAcquire(standby->lock, LW_SHARED);
+	out->pending = standby->npending;
+	out->overflowed = standby->overflow;
+	out->capacity = standby->capacity;
+	LWLockRelease(standby->lock);
+	out->written = pg_atomic_read_u64(&standby->written);
+	out->replayed = pg_atomic_read_u64(&standby->replayed);
+	out->skipped = pg_atomic_read_u64(&standby->skipped);
+	out->committed = pg_atomic_read_u64(&standby->committed);
+	out->aborted = pg_atomic_read_u64(&standby->aborted);
+	out->overflows = pg_atomic_read_u64(&standby->overflows);
+	return true;
 }

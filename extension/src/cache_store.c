@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * cache_store.c
- *		The hash table: lookup, store, remove, and the chunk allocator.
+ *		The hash table: lookup, store, remove; reserving storage.
  *
  * Locking rules (never broken, so no deadlock is possible):
  *   - a bucket chain and the entries linked in it are protected by the
@@ -33,68 +33,8 @@
 
 #include "cache.h"
 
-#define STAMP_CHECK_FENCES	0x01	/* refuse while an invalidation commits */
-#define STAMP_CHECK_GLOBS	0x02	/* refuse if any glob committed since */
-
 /* How many victims one store may evict before giving up. */
 #define MAX_EVICTIONS_PER_STORE 4096
-
-static inline uint32
-bucket_of(uint64 hash)
-{
-	return (uint32) (hash >> 16) & (or_cache->nbuckets - 1);
-}
-
-uint32
-or_partition_of(uint64 hash)
-{
-	return bucket_of(hash) & (OR_PARTITIONS - 1);
-}
-
-/*
- * Is something stamped 'stamp' still current for prefixes 'slots'?  Every
- * prefix generation must be <= the stamp (no invalidation committed after
- * the fill began).  With STAMP_CHECK_FENCES, no transaction may be
- * committing an invalidation of one of the prefixes (or a glob) right now.
- * With STAMP_CHECK_GLOBS, no scanning invalidation (a glob, or a reset) may
- * have committed since the stamp: globs are not tracked per prefix, so a
- * fill that overlapped one is refused whatever its key.  Stored entries
- * need no glob check -- the glob's commit scan removed the ones it matched
- * (handoff entries, which such a scan skips, are never current anyway).
- */
-static bool
-stamp_is_current(int nprefixes, const uint32 *slots, uint64 stamp, int checks)
-{
-	int			i;
-
-	if ((checks & STAMP_CHECK_GLOBS) && pg_atomic_read_u64(&or_cache->glob_gen) > stamp)
-		return false;
-	if ((checks & STAMP_CHECK_FENCES) && pg_atomic_read_u32(&or_cache->glob_fence) != 0)
-		return false;
-	for (i = 0; i < nprefixes; i++)
-	{
-		PrefixSlot *s = &or_slots[slots[i]];
-
-		if (pg_atomic_read_u64(&s->gen) > stamp)
-			return false;
-		if ((checks & STAMP_CHECK_FENCES) && pg_atomic_read_u32(&s->fence) != 0)
-			return false;
-	}
-	return true;
-}
-
-/*
- * Valid = not expired, not a handoff entry and not invalidated (fences are
- * checked separately).  This is the rule for everyone but a waiter.
- */
-bool
-or_entry_is_valid(const CacheEntry *e, TimestampTz now, bool *expired)
-{
-	*expired = e->expires_at <= now;
-	if (*expired || e->handoff)
-		return false;
-	return stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp, 0);
-}
 
 /* Is a transaction committing an invalidation of one of the key's prefixes? */
 static bool
@@ -164,72 +104,19 @@ view_admits(const ReadView *view, uint64 stamp)
 	return view != NULL && !view->fenced && view->gen <= stamp;
 }
 
-/* Copy len bytes starting at byte offset off of a chunk chain into dst. */
-static void
-chain_read(uint32 chunk, uint32 off, char *dst, uint32 len)
-{
-	while (off >= OR_CHUNK_SIZE)
-	{
-		chunk = or_chunk_next[chunk];
-		off -= OR_CHUNK_SIZE;
-	}
-	while (len > 0)
-	{
-		uint32		n = Min(len, OR_CHUNK_SIZE - off);
-
-		memcpy(dst, or_chunk_data + (Size) chunk * OR_CHUNK_SIZE + off, n);
-		dst += n;
-		len -= n;
-		off = 0;
-		chunk = or_chunk_next[chunk];
-	}
-}
-
-/* Compare the stored key with key, chunk by chunk, without copying. */
-static bool
-entry_key_matches(const CacheEntry *e, const char *key, int len)
-{
-	uint32		chunk = e->first_chunk;
-	uint32		done = 0;
-
-	if (e->key_len != (uint32) len)
-		return false;
-	while (done < (uint32) len)
-	{
-		uint32		n = Min((uint32) len - done, OR_CHUNK_SIZE);
-
-		if (memcmp(or_chunk_data + (Size) chunk * OR_CHUNK_SIZE, key + done, n) != 0)
-			return false;
-		done += n;
-		chunk = or_chunk_next[chunk];
-	}
-	return true;
-}
-
-/* palloc'd, NUL-terminated copy of an entry's key (for scans). */
-char *
-or_entry_key_copy(const CacheEntry *e)
-{
-	char	   *k = palloc(e->key_len + 1);
-
-	chain_read(e->first_chunk, 0, k, e->key_len);
-	k[e->key_len] = '\0';
-	return k;
-}
-
 /* Find key in its bucket; caller holds the partition lock. */
 static uint32
 find_locked(const KeyInfo *ki, uint32 *prev_out)
 {
 	uint32		prev = OR_NIL;
-	uint32		idx = or_buckets[bucket_of(ki->hash)];
+	uint32		idx = or_buckets[or_bucket_of(ki->hash)];
 
 	while (idx != OR_NIL)
 	{
 		CacheEntry *e = &or_entries[idx];
 
 		if (e->hash == ki->hash && e->dbid == ki->dbid &&
-			entry_key_matches(e, ki->key, ki->len))
+			or_entry_key_matches(e, ki->key, ki->len))
 			break;
 		prev = idx;
 		idx = e->next;
@@ -237,68 +124,6 @@ find_locked(const KeyInfo *ki, uint32 *prev_out)
 	if (prev_out)
 		*prev_out = prev;
 	return idx;
-}
-
-/* Return a reserved or unlinked entry's chunks and header to the free lists. */
-static void
-free_entry_storage(uint32 idx)
-{
-	CacheEntry *e = &or_entries[idx];
-	uint32		tail = e->first_chunk;
-	uint32		i;
-
-	/* find the chain's tail outside the allocator lock */
-	for (i = 1; i < e->nchunks; i++)
-		tail = or_chunk_next[tail];
-
-	LWLockAcquire(OR_ALLOC_LOCK, LW_EXCLUSIVE);
-	if (e->nchunks > 0)
-	{
-		or_chunk_next[tail] = or_cache->free_chunk_head;
-		or_cache->free_chunk_head = e->first_chunk;
-		or_cache->free_chunks += e->nchunks;
-	}
-	e->first_chunk = OR_NIL;
-	e->nchunks = 0;
-	e->next = or_cache->free_entry_head;
-	or_cache->free_entry_head = idx;
-	or_cache->used_entries--;
-	LWLockRelease(OR_ALLOC_LOCK);
-}
-
-/*
- * Unlink entry idx from partition part's chain and free it.  The caller
- * holds that partition lock exclusively.  The entry's prefixes stop
- * counting it as live, unless a prefix was invalidated after it was stored
- * (that invalidation already took the count to zero).
- */
-void
-or_unlink_entry(uint32 part, uint32 idx)
-{
-	CacheEntry *e = &or_entries[idx];
-	uint32	   *link = &or_buckets[bucket_of(e->hash)];
-	int			i;
-
-	Assert(or_partition_of(e->hash) == part);
-	while (*link != idx)
-	{
-		Assert(*link != OR_NIL);
-		link = &or_entries[*link].next;
-	}
-	*link = e->next;
-	e->in_use = false;
-
-	for (i = 0; i < e->nprefixes && !e->handoff; i++)
-	{
-		PrefixSlot *s = &or_slots[e->prefix_slot[i]];
-		uint32		live = pg_atomic_read_u32(&s->live);
-
-		if (pg_atomic_read_u64(&s->gen) > e->stamp)
-			continue;
-		while (live > 0 && !pg_atomic_compare_exchange_u32(&s->live, &live, live - 1))
-			;
-	}
-	free_entry_storage(idx);
 }
 
 /* Hand an entry's value, validator and expiry to a lookup's caller. */
@@ -309,7 +134,7 @@ copy_out(CacheEntry *e, text **value, uint64 *etag, TimestampTz *expires_at)
 	{
 		*value = (text *) palloc(VARHDRSZ + e->value_len);
 		SET_VARSIZE(*value, VARHDRSZ + e->value_len);
-		chain_read(e->first_chunk, e->key_len, VARDATA(*value), e->value_len);
+		or_chain_read(e->first_chunk, e->key_len, VARDATA(*value), e->value_len);
 	}
 	if (etag)
 		*etag = e->etag;
@@ -357,8 +182,8 @@ or_lookup(const KeyInfo *ki, const ReadView *view, text **value, uint64 *etag,
 		CacheEntry *e = &or_entries[idx];
 		bool		valid = or_entry_is_valid(e, now, &expired);
 
-		if (valid && stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp,
-									  STAMP_CHECK_FENCES))
+		if (valid && or_stamp_is_current(e->nprefixes, e->prefix_slot, e->stamp,
+										 STAMP_CHECK_FENCES))
 			result = LOOKUP_HIT;
 		else if (!expired && view_admits(view, e->stamp))
 		{
@@ -432,27 +257,6 @@ reserve(uint32 nchunks, uint32 *entry_out, uint32 *chunk_out)
 	return false;
 }
 
-/* Copy len bytes of src into a chunk chain at byte offset off. */
-static void
-chain_write(uint32 chunk, uint32 off, const char *src, uint32 len)
-{
-	while (off >= OR_CHUNK_SIZE)
-	{
-		chunk = or_chunk_next[chunk];
-		off -= OR_CHUNK_SIZE;
-	}
-	while (len > 0)
-	{
-		uint32		n = Min(len, OR_CHUNK_SIZE - off);
-
-		memcpy(or_chunk_data + (Size) chunk * OR_CHUNK_SIZE + off, src, n);
-		src += n;
-		len -= n;
-		off = 0;
-		chunk = or_chunk_next[chunk];
-	}
-}
-
 /*
  * Publish a value computed by a fill that started at 'stamp'.  The value is
  * copied into reserved chunks before any partition lock is taken; the
@@ -490,8 +294,8 @@ or_store(const KeyInfo *ki, const char *value, int vlen, TimestampTz expires_at,
 		return STORE_TOO_LARGE;
 	}
 	/* cheap early exit before copying anything */
-	if (!handoff && !stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp,
-									  STAMP_CHECK_FENCES | STAMP_CHECK_GLOBS))
+	if (!handoff && !or_stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp,
+										 STAMP_CHECK_FENCES | STAMP_CHECK_GLOBS))
 	{
 		or_count(fills_rejected);
 		return STORE_RACE;
@@ -507,8 +311,8 @@ or_store(const KeyInfo *ki, const char *value, int vlen, TimestampTz expires_at,
 	e->nchunks = nchunks;
 	e->key_len = ki->len;
 	e->value_len = vlen;
-	chain_write(chunk, 0, ki->key, ki->len);
-	chain_write(chunk, ki->len, value, vlen);
+	or_chain_write(chunk, 0, ki->key, ki->len);
+	or_chain_write(chunk, ki->len, value, vlen);
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
 	old = find_locked(ki, &prev);
@@ -516,12 +320,12 @@ or_store(const KeyInfo *ki, const char *value, int vlen, TimestampTz expires_at,
 		refused = old != OR_NIL &&
 				  or_entry_is_valid(&or_entries[old], GetCurrentTimestamp(), &expired);
 	else
-		refused = !stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp,
-									STAMP_CHECK_FENCES | STAMP_CHECK_GLOBS);
+		refused = !or_stamp_is_current(ki->nprefixes, ki->prefix_slot, stamp,
+									   STAMP_CHECK_FENCES | STAMP_CHECK_GLOBS);
 	if (refused)
 	{
 		LWLockRelease(lock);
-		free_entry_storage(idx);
+		or_free_entry_storage(idx);
 		if (!handoff)
 			or_count(fills_rejected);
 		return STORE_RACE;
@@ -537,8 +341,8 @@ or_store(const KeyInfo *ki, const char *value, int vlen, TimestampTz expires_at,
 	e->nprefixes = (uint8) ki->nprefixes;
 	memcpy(e->prefix_slot, ki->prefix_slot, sizeof(uint32) * ki->nprefixes);
 	pg_atomic_write_u32(&e->referenced, 0);
-	e->next = or_buckets[bucket_of(ki->hash)];
-	or_buckets[bucket_of(ki->hash)] = idx;
+	e->next = or_buckets[or_bucket_of(ki->hash)];
+	or_buckets[or_bucket_of(ki->hash)] = idx;
 	e->in_use = true;
 	e->handoff = handoff;
 	for (i = 0; i < ki->nprefixes && !handoff; i++)

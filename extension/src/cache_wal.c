@@ -44,6 +44,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/rmgr.h"
 #include "access/transam.h"
@@ -53,6 +54,8 @@
 #include "access/xloginsert.h"
 #include "access/xlogreader.h"
 #include "access/xlogutils.h"
+#include "fmgr.h"
+#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 
@@ -330,4 +333,47 @@ or_wal_cleanup(void)
 {
 	if (or_cache_available())
 		or_standby_end_of_recovery();
+}
+
+/* ------------------------------------------------------------------ SQL */
+
+/* Columns of cache_wal_stats() (sql/engine.sql), in order. */
+#define WAL_STATS_COLS 11
+
+/* cache_wal_stats(): the WAL side in numbers (no keys, no data). */
+PG_FUNCTION_INFO_V1(openrisk_cache_wal_stats);
+Datum
+openrisk_cache_wal_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[WAL_STATS_COLS];
+	bool		nulls[WAL_STATS_COLS];
+	OrStandbyStats s;
+	int			i = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "openrisk: return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	memset(nulls, 0, sizeof(nulls));
+	values[i++] = BoolGetDatum(or_wal_wanted());
+	values[i++] = Int32GetDatum(or_wal_rmgr_id);
+	if (!or_standby_stats(&s))
+	{
+		for (; i < WAL_STATS_COLS; i++)
+			nulls[i] = true;
+	}
+	else
+	{
+		values[i++] = Int64GetDatum(s.pending);
+		values[i++] = BoolGetDatum(s.overflowed);
+		values[i++] = Int32GetDatum(s.capacity);
+		values[i++] = Int64GetDatum((int64) s.written);
+		values[i++] = Int64GetDatum((int64) s.replayed);
+		values[i++] = Int64GetDatum((int64) s.skipped);
+		values[i++] = Int64GetDatum((int64) s.committed);
+		values[i++] = Int64GetDatum((int64) s.aborted);
+		values[i++] = Int64GetDatum((int64) s.overflows);
+	}
+	Assert(i == WAL_STATS_COLS);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -34,6 +34,7 @@ _PG_init(void)
 	if (process_shared_preload_libraries_in_progress)
 	{
 		or_shmem_register();
+		or_notify_register();
 		or_standby_register();
 		or_wal_register();
 	}
