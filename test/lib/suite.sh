@@ -26,25 +26,24 @@ fresh_db() { # fresh_db NAME [psql connection options...]
 		psql -X -q "$@" -d "$db" -v ON_ERROR_STOP=1 -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION openrisk CASCADE" >/dev/null
 }
 
-# Run pgTAP files one by one; every "ok"/"not ok" line counts, and a file
-# that dies (psql error, plan mismatch) counts as one more failure.
-run_pgtap() { # run_pgtap DB FILE... (extra psql options in PGTAP_PSQL_OPTS)
-	local db=$1 f out p n
+# The one pgTAP runner: pg_prove over the files, in the order given, each
+# in its own psql session (statements commit one by one: invalidation takes
+# effect at commit, and that is what the files check).  Every "ok"/"not ok"
+# line counts; a file that dies or misses its plan (pg_prove says
+# "Dubious" or "Parse errors") counts as one more failure.
+run_pgtap() { # run_pgtap DB FILE... (connection options in PGTAP_PSQL_OPTS, e.g. "-h DIR -p PORT")
+	local db=$1 out rc broken
 	shift
-	for f in "$@"; do
-		echo "# $f"
-		out=$(psql -X -q -A -t ${PGTAP_PSQL_OPTS:-} -d "$db" -v ON_ERROR_STOP=1 -f "$f" 2>&1)
-		local rc=$?
-		echo "$out" | grep -E '^(not )?ok |^#|ERROR|^1\.\.'
-		p=$(echo "$out" | grep -cE '^ok ')
-		n=$(echo "$out" | grep -cE '^not ok ')
-		SUITE_PASSED=$((SUITE_PASSED + p))
-		SUITE_FAILED=$((SUITE_FAILED + n))
-		if [ $rc != 0 ] || echo "$out" | grep -q "Looks like you planned"; then
-			SUITE_FAILED=$((SUITE_FAILED + 1))
-			echo "not ok - $f did not complete cleanly (exit $rc)"
-		fi
-	done
+	out=$(pg_prove --verbose --nocolor -d "$db" ${PGTAP_PSQL_OPTS:-} "$@" 2>&1)
+	rc=$?
+	echo "$out" | grep -vE '^ok [0-9]+ '
+	SUITE_PASSED=$((SUITE_PASSED + $(echo "$out" | grep -cE '^ok [0-9]+')))
+	SUITE_FAILED=$((SUITE_FAILED + $(echo "$out" | grep -cE '^not ok [0-9]+')))
+	broken=$(echo "$out" | grep -cE 'Dubious|Parse errors')
+	SUITE_FAILED=$((SUITE_FAILED + broken))
+	if [ $rc != 0 ] && [ "$broken" = 0 ] && ! echo "$out" | grep -qE '^not ok [0-9]+'; then
+		fail "pg_prove failed without a failing assertion: $*"
+	fi
 }
 
 finish() { # finish NAME

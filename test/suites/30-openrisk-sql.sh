@@ -3,7 +3,7 @@
 # aggregates and invalidation triggers, proven with pgTAP and a randomized
 # property test (test/reliability/aggregates_property.py).
 #
-# Runs test/pgtap/3*_*.sql with pg_prove, in name order, against one fresh
+# Runs test/pgtap/3*_*.sql (run_pgtap, test/lib/suite.sh), in name order, against one fresh
 # database with the extension (30_helpers.sql installs the shared fixtures
 # the later files use).  The files commit statement by statement, because
 # invalidation only takes effect at commit and that is what they check.
@@ -19,14 +19,7 @@ db=openrisk_sql_test
 fresh_db $db || fail "could not create $db"
 psql -X -q -d $db -c "CREATE EXTENSION dblink" >/dev/null || fail "could not create dblink in $db"
 
-out=$(pg_prove --verbose --nocolor -d $db -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" test/pgtap/3*_*.sql 2>&1)
-rc=$?
-echo "$out" | grep -vE '^ok [0-9]+ '
-SUITE_PASSED=$((SUITE_PASSED + $(echo "$out" | grep -cE '^ok [0-9]+')))
-SUITE_FAILED=$((SUITE_FAILED + $(echo "$out" | grep -cE '^not ok [0-9]+')))
-if [ $rc != 0 ] && ! echo "$out" | grep -qE '^not ok [0-9]+'; then
-	fail "pg_prove failed without a failing assertion (a file died or missed its plan)"
-fi
+run_pgtap $db test/pgtap/3*_*.sql
 
 # The aggregates under long random sequences of writes, rollbacks and
 # savepoints (>= 1000 operations per seed), and the same with the UPDATE
