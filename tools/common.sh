@@ -13,6 +13,9 @@ OPENRISK_PGPORT=${OPENRISK_PGPORT:-55432}
 OPENRISK_DB=${OPENRISK_DB:-openrisk}
 OPENRISK_HTTP_PORT=${OPENRISK_HTTP_PORT:-8080}
 OPENRISK_METRICS_PORT=${OPENRISK_METRICS_PORT:-2112}
+# The gateway binary the stack and the tests run (make test-asan points it
+# at a sanitizer build).
+OPENRISK_GATEWAY_BIN=${OPENRISK_GATEWAY_BIN:-$ROOT/gateway/openrisk-gateway}
 
 # The cluster must be writable by the postgres OS user (initdb refuses
 # root).  The project's own .run/ is used when postgres can reach it;

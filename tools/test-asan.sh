@@ -2,13 +2,11 @@
 # tools/test-asan.sh -- `make test-asan`: the gateway under AddressSanitizer
 # + UndefinedBehaviorSanitizer and under valgrind memcheck (issue 7, item 3).
 #
-# Why a copy of the tree: the integration tests start the gateway binary at
-# <root>/gateway/openrisk-gateway (their own private gateways too), and the
-# shared tree's binary is what everyone else's `make run` uses.  So the
-# working tree's tracked files are copied to a scratch folder, the gateway
-# is built THERE with clang and the sanitizers, and that copy's own scripts
-# run a private stack (cluster + gateway) on ports of their own.  Nothing
-# of the shared tree or its stacks is touched.
+# The sanitizer gateway is built from a copy of gateway/ in a scratch
+# folder (the tree's own binary is what `make run` uses), and
+# OPENRISK_GATEWAY_BIN points the stack scripts and the integration tests
+# at it; they run a private stack (cluster + gateway) on ports and in a run
+# folder of their own.  Nothing of the tree's build or its stacks is touched.
 #
 #   1. unit tests (make check) under ASan/UBSan
 #   2. the gateway integration suite (test/gateway, pytest) against the
@@ -28,7 +26,8 @@ require_root test-asan
 export PATH=$PGBIN:$PATH
 
 WORK=${OPENRISK_ASAN_DIR:-/var/tmp/openrisk-asan-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)}
-COPY=$WORK/tree
+ASAN_GW=$WORK/asan-gateway
+export OPENRISK_GATEWAY_BIN=$ASAN_GW/openrisk-gateway
 export OPENRISK_RUN_DIR=$WORK/run
 export OPENRISK_PGPORT=${OPENRISK_ASAN_PGPORT:-55471}
 export OPENRISK_HTTP_PORT=${OPENRISK_ASAN_HTTP_PORT:-18474}
@@ -43,18 +42,22 @@ fail() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
 check() { local w=$1; shift; if "$@"; then pass "$w"; else fail "$w"; fi; }
 
 stop_all() {
-	[ -d "$COPY" ] || return 0
-	"$COPY/tools/services.d/20-gateway.sh" stop >/dev/null 2>&1
-	"$COPY/tools/cluster.sh" stop >/dev/null 2>&1
+	[ -d "$OPENRISK_RUN_DIR" ] || return 0
+	"$ROOT/tools/services.d/20-gateway.sh" stop >/dev/null 2>&1
+	"$ROOT/tools/cluster.sh" stop >/dev/null 2>&1
 }
 trap stop_all EXIT
 
-say "copying the working tree to $COPY"
+# a private copy of the gateway's sources, built with the sanitizers
+copy_gateway() { # copy_gateway DIR
+	rm -rf "$1" && mkdir -p "$1" &&
+		(cd "$ROOT/gateway" && git ls-files -z . | tar --null -T - -cf - 2>/dev/null) | tar -x -C "$1"
+}
 stop_all
-rm -rf "$COPY" "$SAN_LOG"
-mkdir -p "$COPY" "$SAN_LOG" "$OPENRISK_RUN_DIR"
+rm -rf "$SAN_LOG"
+mkdir -p "$SAN_LOG" "$OPENRISK_RUN_DIR"
 chown postgres: "$OPENRISK_RUN_DIR"
-(cd "$ROOT" && git ls-files -z | tar --null -T - -cf - 2>/dev/null) | tar -x -C "$COPY"
+copy_gateway "$ASAN_GW"
 
 # ASan/UBSan: every report goes to a file (the log of a background gateway
 # is not where anyone looks); the process stops at the first error.
@@ -64,7 +67,7 @@ export LSAN_OPTIONS="suppressions=$ROOT/test/reliability/lsan.supp:print_suppres
 SAN_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
 say "building the gateway with clang $SAN_FLAGS"
-if make -s -C "$COPY/gateway" CC=clang CFLAGS="$SAN_FLAGS" >"$WORK/build.log" 2>&1; then
+if make -s -C "$ASAN_GW" CC=clang CFLAGS="$SAN_FLAGS" >"$WORK/build.log" 2>&1; then
 	pass "gateway builds with clang -fsanitize=address,undefined"
 else
 	tail -20 "$WORK/build.log"
@@ -72,24 +75,24 @@ else
 	echo "$PASSED passed, $FAILED failed"
 	exit 1
 fi
-out=$(make -s -C "$COPY/gateway" CC=clang CFLAGS="$SAN_FLAGS" check 2>&1)
+out=$(make -s -C "$ASAN_GW" CC=clang CFLAGS="$SAN_FLAGS" check 2>&1)
 echo "$out" | tail -1
 check "gateway unit tests pass under ASan/UBSan" bash -c 'echo "$1" | tail -1 | grep -qE "^[0-9]+ passed, 0 failed$"' _ "$out"
 
 say "private stack on port $OPENRISK_PGPORT / $OPENRISK_HTTP_PORT"
-"$COPY/tools/cluster.sh" start >/dev/null 2>&1 || fail "private cluster starts"
-"$COPY/tools/services.d/20-gateway.sh" start >/dev/null 2>&1 || fail "ASan gateway starts"
+"$ROOT/tools/cluster.sh" start >/dev/null 2>&1 || fail "private cluster starts"
+"$ROOT/tools/services.d/20-gateway.sh" start >/dev/null 2>&1 || fail "ASan gateway starts"
 check "the running gateway is the sanitizer build" grep -q __asan_report "/proc/$(cat "$OPENRISK_RUN_DIR/gateway.pid")/exe"
 
 say "integration suite against the ASan gateway"
-(cd "$COPY/test/gateway" && timeout 900 /usr/bin/python3 -m pytest -q -p no:cacheprovider . 2>&1) | tail -5 | tee "$WORK/pytest.out"
+(cd "$ROOT/test/gateway" && timeout 900 /usr/bin/python3 -m pytest -q -p no:cacheprovider . 2>&1) | tail -5 | tee "$WORK/pytest.out"
 check "gateway integration suite passes against the ASan gateway" grep -qE '^[0-9]+ passed' "$WORK/pytest.out"
 check "... with no failures" bash -c '! grep -qE "[0-9]+ (failed|error)" "$1"' _ "$WORK/pytest.out"
-"$COPY/tools/services.d/20-gateway.sh" start >/dev/null 2>&1 # the suite restarted PostgreSQL; make sure it is up
-out=$(timeout 300 /usr/bin/python3 "$COPY/test/reliability/security.py" 2>&1)
+"$ROOT/tools/services.d/20-gateway.sh" start >/dev/null 2>&1 # the suite restarted PostgreSQL; make sure it is up
+out=$(timeout 300 /usr/bin/python3 "$ROOT/test/reliability/security.py" 2>&1)
 check "security checks pass against the ASan gateway ($(echo "$out" | tail -1))" bash -c 'echo "$1" | tail -1 | grep -q "failed=0"' _ "$out"
 pid=$(cat "$OPENRISK_RUN_DIR/gateway.pid")
-out=$(timeout 600 /usr/bin/python3 "$COPY/test/reliability/http_fuzz.py" --requests 3000 --pid "$pid" 2>&1)
+out=$(timeout 600 /usr/bin/python3 "$ROOT/test/reliability/http_fuzz.py" --requests 3000 --pid "$pid" 2>&1)
 echo "$out" | tail -1
 check "3000 hostile requests against the ASan gateway: no crash, hang or malformed reply" \
 	bash -c 'echo "$1" | tail -1 | grep -qE "crashes=0 hangs=0 malformed=0 status500=0"' _ "$out"
@@ -107,9 +110,9 @@ check "no AddressSanitizer, LeakSanitizer or UBSan report was written ($reports 
 # ---------------------------------------------------------------- valgrind
 unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 say "valgrind memcheck on a plain -O1 -g build"
-mkdir -p "$WORK/vg" && cp -r "$COPY/gateway/src" "$COPY/gateway/Makefile" "$WORK/vg/" && rm -f "$WORK/vg/src/"*.o
+copy_gateway "$WORK/vg"
 make -s -C "$WORK/vg" CFLAGS="-O1 -g" openrisk-gateway >/dev/null 2>&1 || fail "plain build for valgrind"
-"$COPY/tools/cluster.sh" start >/dev/null 2>&1
+"$ROOT/tools/cluster.sh" start >/dev/null 2>&1
 
 vg_run() { # vg_run REQUESTS -> prints "definite indirect errors"
 	local n=$1 log=$WORK/valgrind-$1.log vpid

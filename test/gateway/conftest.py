@@ -26,14 +26,14 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 def _settings():
     out = subprocess.run(
         ["bash", "-c", '. "$1/tools/common.sh"; echo "$OPENRISK_RUN_DIR|$PG_SOCKET_DIR|$OPENRISK_PGPORT|'
-         '$OPENRISK_HTTP_PORT|$OPENRISK_METRICS_PORT|$LOG_DIR|$OPENRISK_DB"', "_", ROOT],
+         '$OPENRISK_HTTP_PORT|$OPENRISK_METRICS_PORT|$LOG_DIR|$OPENRISK_DB|$OPENRISK_GATEWAY_BIN"', "_", ROOT],
         check=True, capture_output=True, text=True).stdout.strip().split("|")
-    keys = ["run_dir", "socket", "pgport", "http_port", "metrics_port", "log_dir", "db"]
+    keys = ["run_dir", "socket", "pgport", "http_port", "metrics_port", "log_dir", "db", "gateway_bin"]
     return dict(zip(keys, out))
 
 
 S = _settings()
-GW_BIN = os.path.join(ROOT, "gateway", "openrisk-gateway")
+GW_BIN = S["gateway_bin"]  # OPENRISK_GATEWAY_BIN (tools/common.sh)
 SECRET_FILE = os.path.join(S["run_dir"], "jwt.secret")
 BASE = "http://127.0.0.1:%s" % S["http_port"]
 API = BASE + "/api/v1"

@@ -46,6 +46,27 @@ run_pgtap() { # run_pgtap DB FILE... (connection options in PGTAP_PSQL_OPTS, e.g
 	fi
 }
 
+# Run pytest in DIR (Debian's python3); its summary line gives the counts.
+# "no tests ran" (exit 5), or a non-zero exit without a counted failure
+# (a crash, a broken collection), counts as one more failure.
+run_pytest() { # run_pytest DIR [TIMEOUT_SECONDS]
+	local dir=$1 out rc summary p f
+	out=$(cd "$dir" && timeout "${2:-600}" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+		-o console_output_style=classic . 2>&1)
+	rc=$?
+	echo "$out"
+	summary=$(echo "$out" | grep -E '^=*\s*[0-9]+ (passed|failed|error)' | tail -1)
+	[ -z "$summary" ] && summary=$(echo "$out" | grep -E '[0-9]+ (passed|failed)' | tail -1)
+	p=$(echo "$summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)
+	f=$(( $(echo "$summary" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0) +
+		$(echo "$summary" | grep -oE '[0-9]+ errors?' | grep -oE '[0-9]+' || echo 0) ))
+	SUITE_PASSED=$((SUITE_PASSED + p))
+	SUITE_FAILED=$((SUITE_FAILED + f))
+	if [ "$rc" = 5 ] || { [ "$rc" != 0 ] && [ "$f" = 0 ]; }; then
+		fail "pytest in $dir exited $rc without a counted failure"
+	fi
+}
+
 finish() { # finish NAME
 	echo "SUITE $1 $SUITE_PASSED $SUITE_FAILED"
 	[ "$SUITE_FAILED" = 0 ]

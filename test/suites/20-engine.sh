@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test/suites/20-engine.sh -- the cache engine: PGXS regression and
-# isolation specs, pgTAP API tests, NOTIFY and PREPARE behaviour, and a
+# isolation specs, pgTAP API tests, NOTIFY and PREPARE behaviour (pytest,
+# test/engine), and a
 # second throwaway cluster for a tiny cache (eviction) and for running
 # without shared_preload_libraries.
 set -uo pipefail
@@ -19,29 +20,10 @@ db=openrisk_engine_test
 fresh_db $db || fail "could not create $db"
 run_pgtap $db test/pgtap/20_engine_api.sql test/pgtap/21_engine_permissions.sql
 
-# 3. NOTIFY: one per committing transaction, deduplicated, none on rollback
-listen() { # run SQL in another session while this one LISTENs
-	timeout 20 psql -X -q -d $db -c "LISTEN openrisk_cache" -c "SELECT pg_sleep(1.5)" -c "SELECT 1" 2>&1 &
-	local lpid=$!
-	sleep 0.5
-	psql -X -q -d $db -c "$1" >/dev/null 2>&1
-	wait $lpid
-}
-got=$(listen "BEGIN; SELECT openrisk.cache_invalidate('n:a:*'); SELECT openrisk.cache_invalidate('n:a:*'); SELECT openrisk.cache_invalidate('n:b:1'); COMMIT;")
-check "a commit sends exactly one NOTIFY on openrisk_cache" test "$(echo "$got" | grep -c 'Asynchronous notification "openrisk_cache"')" = 1
-payload=$(echo "$got" | sed -n 's/.*with payload "\(.*\)" received.*/\1/p')
-has() { echo "$payload" | grep -qF -- "$1"; }
-check "its JSON payload names each distinct pattern once" \
-	eval 'has "\"count\":2" && has "\"n:a:*\"" && has "\"n:b:1\"" && has "\"truncated\":false"'
-got=$(listen "BEGIN; SELECT openrisk.cache_invalidate('n:c:*'); ROLLBACK;")
-check "a rollback sends no NOTIFY" test "$(echo "$got" | grep -c 'Asynchronous notification')" = 0
+# 3. NOTIFY at commit and PREPARE TRANSACTION, from client sessions
+OPENRISK_ENGINE_DSN="dbname=$db" run_pytest test/engine 120
 
-# 4. PREPARE TRANSACTION with pending invalidations is refused cleanly
-got=$(psql -X -q -d $db -c "BEGIN" -c "SELECT openrisk.cache_invalidate('p:*')" -c "PREPARE TRANSACTION 'openrisk_t'" 2>&1)
-check "PREPARE TRANSACTION with pending invalidations is refused" bash -c 'echo "$1" | grep -q "cannot PREPARE a transaction that invalidated"' _ "$got"
-check "and leaves no prepared transaction behind" test "$(psql -X -A -t -d $db -c "SELECT count(*) FROM pg_prepared_xacts")" = 0
-
-# 5. a second, tiny cluster: eviction, then no preloading
+# 4. a second, tiny cluster: eviction, then no preloading
 small_dir=$OPENRISK_RUN_DIR/small-cluster
 small_port=$((OPENRISK_PGPORT + 10))
 small() { psql -X -h "$small_dir" -p $small_port "$@"; }

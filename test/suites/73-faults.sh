@@ -62,7 +62,7 @@ run backend-kill
 OPENRISK_DSN="host=$PG_SOCKET_DIR port=$OPENRISK_PGPORT dbname=$OPENRISK_DB user=postgres" \
 	OPENRISK_JWT_SECRET_FILE=$OPENRISK_RUN_DIR/jwt.secret OPENRISK_LISTEN=127.0.0.1:$POOL_GW_PORT \
 	OPENRISK_METRICS_LISTEN=127.0.0.1:$POOL_GW_METRICS \
-	"$ROOT/gateway/openrisk-gateway" --pool-max-open=2 --pool-max-idle=2 --pool-acquire-timeout=500ms \
+	"$OPENRISK_GATEWAY_BIN" --pool-max-open=2 --pool-max-idle=2 --pool-acquire-timeout=500ms \
 	>>"$LOG_DIR/gateway-pool.log" 2>&1 &
 pool_pid=$!
 for _ in $(seq 300); do curl -fs -o /dev/null "http://127.0.0.1:$POOL_GW_PORT/ready" && break; sleep 0.1; done

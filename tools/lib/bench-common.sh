@@ -12,7 +12,7 @@
 # Needs tools/common.sh sourced first (ROOT, OPENRISK_*, LOG_DIR, die, say).
 
 BENCH_TENANT=${BENCH_TENANT:-00000000-0000-4000-8000-000000000001}
-GW_BIN=${GW_BIN:-$ROOT/gateway/openrisk-gateway}
+GW_BIN=$OPENRISK_GATEWAY_BIN
 CEILING_SRC=${CEILING_SRC:-$ROOT/../shared/ref/ceiling-gateway.c}
 CEILING_PID=""
 

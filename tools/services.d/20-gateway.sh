@@ -16,7 +16,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../common.sh"
 
-GW_BIN=$ROOT/gateway/openrisk-gateway
+GW_BIN=$OPENRISK_GATEWAY_BIN
 PID_FILE=$OPENRISK_RUN_DIR/gateway.pid
 LOG_FILE=$LOG_DIR/gateway.log
 SECRET_FILE=$OPENRISK_RUN_DIR/jwt.secret
@@ -60,7 +60,7 @@ load_demo_data() {
 }
 
 start() {
-	[ -x "$GW_BIN" ] || make -s -C "$ROOT/gateway" >/dev/null
+	[ -x "$GW_BIN" ] || make -s -C "$(dirname "$GW_BIN")" >/dev/null
 	ensure_secret
 	load_demo_data
 	# a rebuilt binary replaces the running one
@@ -99,7 +99,7 @@ stop() {
 
 token() {
 	local role=${1:-viewer} tenant=${2:-$DEMO_TENANT}
-	[ -x "$GW_BIN" ] || make -s -C "$ROOT/gateway" >/dev/null
+	[ -x "$GW_BIN" ] || make -s -C "$(dirname "$GW_BIN")" >/dev/null
 	ensure_secret
 	OPENRISK_JWT_SECRET_FILE=$SECRET_FILE "$GW_BIN" token --role "$role" --tenant "$tenant"
 }
