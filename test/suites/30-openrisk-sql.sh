@@ -8,8 +8,10 @@
 # the later files use).  The files commit statement by statement, because
 # invalidation only takes effect at commit and that is what they check.
 # Every pgTAP assertion counts; a file that dies or misses its plan counts
-# as one more failure.  The isolation spec dashboard_fresh runs with the
-# extension's installcheck (suite 20-engine).
+# as one more failure.  The application's isolation specs
+# (test/isolation/specs: a dashboard read racing a write, two writers of
+# one tenant's aggregates) run here with pg_isolation_regress; the
+# engine's own specs run with the extension's installcheck (suite 20).
 set -uo pipefail
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 . "$(dirname "$0")/../lib/suite.sh"
@@ -20,6 +22,23 @@ fresh_db $db || fail "could not create $db"
 psql -X -q -d $db -c "CREATE EXTENSION dblink" >/dev/null || fail "could not create dblink in $db"
 
 run_pgtap $db test/pgtap/3*_*.sql
+
+# The application's isolation specs, each in a fresh database that
+# pg_isolation_regress creates with the extensions loaded.
+iso_out=$OPENRISK_RUN_DIR/isolation-app
+rm -rf "$iso_out" && mkdir -p "$iso_out"
+specs=$(cd test/isolation/specs && ls *.spec | sed 's/\.spec$//')
+out=$("$($PGBIN/pg_config --pkglibdir)/pgxs/src/test/isolation/pg_isolation_regress" \
+	--inputdir=test/isolation --outputdir="$iso_out" --bindir="$PGBIN" --dbname=openrisk_isolation_app \
+	--load-extension=pg_trgm --load-extension=btree_gin --load-extension=openrisk $specs 2>&1)
+echo "$out" | grep -E '^(ok|not ok|test) '
+for s in $specs; do
+	if echo "$out" | grep -qE "^(ok|test) +[0-9]* *[-]? *$s +\.\.\. ok|^ok [0-9]+ +- $s "; then
+		pass "isolation spec $s"
+	else
+		fail "isolation spec $s (diffs: $iso_out/regression.diffs)"
+	fi
+done
 
 # The aggregates under long random sequences of writes, rollbacks and
 # savepoints (>= 1000 operations per seed), and the same with the UPDATE
