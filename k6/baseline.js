@@ -1,4 +1,4 @@
-// k6/baseline.js -- the seed's scenario 1: 2 minutes, 5 VUs, GET /risks
+// k6/baseline.js -- load scenario 1 (baseline): 2 minutes, 5 VUs, GET /risks
 // without the cache's help.
 //
 // Run it with the cache disabled for the true baseline:

@@ -1,4 +1,4 @@
-// k6/peak.js -- the seed's scenario 3: 5 minutes ramping to 50 VUs, a random
+// k6/peak.js -- load scenario 3 (peak): 5 minutes ramping to 50 VUs, a random
 // mix of every cached endpoint plus a share of writes.
 //
 // WRITE_SHARE (default 0.05) of the iterations write: POST a risk, PATCH a

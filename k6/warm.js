@@ -1,7 +1,7 @@
-// k6/warm.js -- the seed's scenario 2: 2 minutes, 10 VUs, the dashboard's
+// k6/warm.js -- load scenario 2 (warm): 2 minutes, 10 VUs, the dashboard's
 // three hot reads (/risks, /stats, /marketplace/connectors) on a warm cache.
 //
-// setup() fills the cache first, so the measured run starts warm; the seed's
+// setup() fills the cache first, so the measured run starts warm; the original scenario's
 // promise of a 75 %+ hit rate becomes a threshold on cache_hit (read from
 // the X-Cache header the extension reports for each call).
 import { sleep } from 'k6';

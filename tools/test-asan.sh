@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tools/test-asan.sh -- `make test-asan`: the gateway under AddressSanitizer
-# + UndefinedBehaviorSanitizer and under valgrind memcheck (issue 7, item 3).
+# + UndefinedBehaviorSanitizer and under valgrind memcheck.
 #
 # The sanitizer gateway is built from a copy of gateway/ in a scratch
 # folder (the tree's own binary is what `make run` uses), and

@@ -8,7 +8,7 @@
  *
  * Sizes are postmaster-only because the segment is reserved once.  The
  * on/off switch is superuser-settable at runtime (ALTER SYSTEM + reload is
- * the seed's CACHE_ENABLED=false rollback).  TTLs are reloadable.
+ * how caching is switched off without a deploy).  TTLs are reloadable.
  * Every setting is documented in docs/CACHING.md.
  *
  *-------------------------------------------------------------------------

@@ -6,7 +6,7 @@
  * the table's default text with the same code that parses user input, so
  * `--help` can never disagree with what the program actually does.
  *
- * Pool numbers come from the pool mode first (the seed's development /
+ * Pool numbers come from the pool mode first (OpenRisk's original development /
  * staging / production presets); any pool field given explicitly, by
  * environment or flag, then overrides the preset.
  */
@@ -90,7 +90,7 @@ const char *config_pool_mode_name(enum pool_mode mode)
 	return pool_mode_names[mode];
 }
 
-/* The seed's pool_config.go presets. */
+/* The original OpenRisk service's pool presets, per mode. */
 void config_apply_pool_mode(struct gw_config *cfg, enum pool_mode mode)
 {
 	static const struct {

@@ -68,7 +68,7 @@ void config_print_help(const char *progname, void *stream);
 /* Parse "500ms", "5s", "10m", "1h" or plain seconds; -1 when invalid. */
 int64_t config_parse_duration_ms(const char *text);
 
-/* Apply the seed's numbers for a pool mode (open/idle/lifetime/idle time). */
+/* Apply the preset numbers of a pool mode (open/idle/lifetime/idle time). */
 void config_apply_pool_mode(struct gw_config *cfg, enum pool_mode mode);
 
 const char *config_pool_mode_name(enum pool_mode mode);

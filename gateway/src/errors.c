@@ -1,7 +1,7 @@
 /*
  * errors.c -- SQLSTATE to HTTP mapping and JSON error bodies.
  *
- * The endpoint functions (issue 3) raise documented SQLSTATEs with human
+ * The endpoint functions (sql/) raise documented SQLSTATEs with human
  * sentences: 22xxx bad parameter, 23xxx constraint, P0002 not found, 42501
  * permission.  Those messages are meant for users and are passed on.
  * Anything else is either the database being unavailable (503: retry) or a

@@ -5,7 +5,7 @@
  * PostgreSQL is still starting), pg_stat poller, then the two civetweb
  * listeners.  Signals are blocked in every thread and taken by sigwait()
  * in main, so SIGTERM handling is ordinary code instead of an async
- * signal handler.  Shutdown (the seed's ClosePool): new requests get 503
+ * signal handler.  Shutdown (a graceful pool close): new requests get 503
  * with Connection: close (and /ready 503), in-flight requests finish
  * (bounded by the drain timeout) -- before mg_stop(), which refuses every
  * write once it has begun -- then civetweb stops, the pool closes and the

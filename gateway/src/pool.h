@@ -1,7 +1,7 @@
 /*
  * pool.h -- a bounded pool of libpq connections with prepared statements.
  *
- * The seed's pool (Go database/sql: max open, max idle, lifetime, idle
+ * The pool of OpenRisk's original Go service (database/sql: max open, max idle, lifetime, idle
  * time) rebuilt for a thread-per-connection HTTP server: a request thread
  * borrows one connection for exactly one statement.  Every statement the
  * gateway runs is prepared once per connection, right after connecting,

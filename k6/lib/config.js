@@ -2,7 +2,7 @@
 //
 // One place for what every scenario shares, so the three scripts cannot
 // disagree: the base URL, the bearer token (given, or minted here for a
-// demo tenant from the gateway's development secret), the seed's
+// demo tenant from the gateway's development secret), OpenRisk's original
 // thresholds, and durations that can be shortened from the environment for
 // a quick run without editing a script.
 import crypto from 'k6/crypto';
@@ -13,7 +13,7 @@ export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8080/api/v1').repla
 // Demo tenant #1 of openrisk.generate_demo_data (the hot tenant).
 export const TENANT = __ENV.TENANT || '00000000-0000-4000-8000-000000000001';
 
-// The seed's targets: p95 under 100 ms, fewer than 1 % failed requests.
+// The targets of OpenRisk's original load tests: p95 under 100 ms, fewer than 1 % failed requests.
 export const THRESHOLDS = {
   http_req_duration: ['p(95)<100'],
   http_req_failed: ['rate<0.01'],

@@ -5,7 +5,7 @@
 // k6 is not installable here, and `node --check` only proves the scripts
 // parse.  This driver loads a scenario with test/k6/shim standing in for
 // k6's modules (linked as node_modules/k6 by 50-k6-syntax.sh) and checks:
-// the options are the seed's scenario (VUs, durations, thresholds); the
+// the options are the load scenario's (VUs, durations, thresholds); the
 // minted JWT is a valid HS256 token with the claims the gateway reads;
 // setup() and a number of iterations run, every request goes to BASE_URL
 // under a declared endpoint name, and the scripts' own checks pass on good

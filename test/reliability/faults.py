@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""faults.py -- fault injection under gateway load (issue 7, item 4).
+"""faults.py -- fault injection under gateway load.
 
 Runs against a PRIVATE stack (its own cluster and gateway, set up by
 test/suites/73-faults.sh through the project's own scripts with

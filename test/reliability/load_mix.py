@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """load_mix.py -- a read/write mix through the gateway, with every reply
-checked and the process figures sampled (issue 7: soak, valgrind load).
+checked and the process figures sampled (the soak and the valgrind load).
 
 Why not wrk: a soak must count every non-2xx (0 errors is the criterion),
 send writes with bodies and different tokens, and sample the gateway's RSS,

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """security.py -- the threat model of docs/SECURITY.md, checked against a
-running stack (issue 7, item 5).
+running stack.
 
 Why one program: every check needs the same set-up (two tenants with
 marked data, tokens, a plain database role) and prints one TAP line, so

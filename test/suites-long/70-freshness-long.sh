@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test/suites-long/70-freshness-long.sh -- the freshness checker of suite 70
-# at full size (issue 7, item 1): >= 100k reads at 1 %, 10 % and 50 % writes,
+# at full size: >= 100k reads at 1 %, 10 % and 50 % writes,
 # through SQL and through the gateway; every run must see 0 stale reads.
 # Results are appended to $OPENRISK_RUN_DIR/figures/freshness.jsonl for
 # docs/RELIABILITY.md.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/suites-long/71-fuzz-long.sh -- long fuzzing (issue 7, item 2): every
+# test/suites-long/71-fuzz-long.sh -- long fuzzing: every
 # libFuzzer target for FUZZ_LONG_SECONDS (default 60 s each), then >= 100k
 # hostile HTTP requests against this stack's gateway.  Figures go to
 # $OPENRISK_RUN_DIR/figures/ for docs/RELIABILITY.md.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/suites-long/72-soak.sh -- the soak (issue 7, item 6): SOAK_SECONDS
+# test/suites-long/72-soak.sh -- the soak: SOAK_SECONDS
 # (default 600) at 50 keep-alive connections with 10 % writes through this
 # stack's gateway.  Criteria: 0 errors; gateway RSS growth < 5 % from the
 # end of the warm-up (60 s) to the end; PostgreSQL client connections

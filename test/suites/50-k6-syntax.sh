@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/suites/50-k6-syntax.sh -- the k6 scripts parse, do what the seed's
+# test/suites/50-k6-syntax.sh -- the k6 scripts parse, do what the original
 # scenarios say, and only call endpoints the API documents.
 #
 # k6 cannot be installed here, so: `node --check` each script as an ES

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test/suites/70-freshness.sh -- no read that started after a commit
-# returned may miss it (issue 7, item 1), through SQL and through the
+# returned may miss it, through SQL and through the
 # gateway, at 1 %, 10 % and 50 % writes; and the checker itself must
 # catch staleness when the cache is deliberately poisoned or an
 # invalidation trigger is switched off (a checker that cannot fail proves

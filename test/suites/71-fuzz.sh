@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/suites/71-fuzz.sh -- hostile input (issue 7, item 2): a short
+# test/suites/71-fuzz.sh -- hostile input: a short
 # libFuzzer run of every gateway parser target over its committed corpus
 # (which holds the regression inputs of defects found so far), then the
 # HTTP-level fuzzer against this stack's running gateway.  The long runs

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test/suites/72-security.sh -- the threat model of docs/SECURITY.md against
-# this stack (issue 7, item 5): tenant isolation over HTTP and SQL, token
+# this stack: tenant isolation over HTTP and SQL, token
 # rejection, inert SQL injection, no secrets in /metrics or logs, admin
 # functions closed to ordinary roles, pinned search_path.  Every check is
 # one TAP line of test/reliability/security.py; each "cannot" check has a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/suites/73-faults.sh -- fault injection under load (issue 7, item 4)
+# test/suites/73-faults.sh -- fault injection under load
 # on a PRIVATE stack: its own cluster (small openrisk.cache_memory, more
 # demo data) and gateway, started with the project's own scripts under a
 # run folder and ports of its own, because every scenario here breaks

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/suites/74-replicas.sh -- issue 11: cached reads on hot standbys,
+# test/suites/74-replicas.sh -- cached reads on hot standbys,
 # invalidated through WAL, exactly as fresh as the primary's.
 #
 # Builds its own primary (port +7) and standbys (+8, +9) with the scripts
