@@ -1,4 +1,4 @@
--- test/pgtap/30_helpers.sql -- fixtures for the issue-3 pgTAP files (31_..39_).
+-- test/pgtap/30_helpers.sql -- fixtures for the application's pgTAP files (31_..39_).
 --
 -- Why: every later file needs the same few tools -- a fresh tenant, every
 -- read endpoint called through the cache and with the cache off, the

@@ -2,7 +2,7 @@
 # test/suites/40-gateway-unit.sh -- the gateway's C tests, built with
 # -Werror: the unit tests of the pure files (`make -C gateway check`:
 # router, routes and statements, JWT, config, error mapping, query strings,
-# cache scope, metrics text) and the server tests (`make -C gateway
+# metrics text) and the server tests (`make -C gateway
 # check-server`: the request pipeline through a fake civetweb connection,
 # the pool, and the route defaults against the SQL functions' DEFAULTs, in
 # a throwaway database of this stack's cluster, which `make test` started).
