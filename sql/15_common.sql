@@ -77,6 +77,25 @@ BEGIN
 END
 $$;
 
+-- The optional arguments below arrive as text, as a query string gives
+-- them, so that a malformed value is a 22023 naming the argument rather
+-- than a cast error quoting PostgreSQL's input syntax.  An empty or blank
+-- value means "not given", like an absent one.
+
+-- Optional free text: trimmed, at most max_len characters.
+CREATE FUNCTION openrisk._text_arg(value text, name text, max_len integer)
+RETURNS text LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    v text := nullif(btrim(value), '');
+BEGIN
+    IF length(v) > max_len THEN
+        PERFORM openrisk._bad_parameter(format('%s must be at most %s characters (got %s)', name, max_len, length(v)));
+    END IF;
+    RETURN v;
+END
+$$;
+
 -- The periods of dashboard_stats / risk_matrix and their window lengths
 -- ('all' has none): the window of a period is [now() - length, oo).  The
 -- window moves with time; the namespace TTL bounds how long a cached
@@ -137,5 +156,6 @@ $$;
 REVOKE ALL ON FUNCTION openrisk._bad_parameter(text, text), openrisk._require(anyelement, text),
     openrisk._check_page(integer, integer), openrisk._enum_arg(text, text, text[], boolean),
     openrisk._periods(),
+    openrisk._text_arg(text, text, integer),
     openrisk._period_start(text), openrisk._period_arg(text), openrisk._like_contains(text),
     openrisk._raise_constraint(text, text, text, text, text) FROM PUBLIC;

@@ -15,6 +15,15 @@
 --
 -- Bulk loads: history is written by statement-level triggers with
 -- transition tables (one INSERT ... SELECT per statement, not one per row).
+--
+-- The audit trail: every history row records who wrote (actor) and, for a
+-- write through the API, the gateway's request id, taken from the
+-- settings openrisk.actor / openrisk.request_id.  The API's write
+-- functions (45_risk_writes.sql) set them for the duration of the write
+-- from their arguments -- the gateway passes the token's sub and its
+-- request id in the one prepared call -- so a trigger far down (a
+-- re-score after an asset link) still knows who caused it.  A plain SQL
+-- write records openrisk.actor if the session set it, else current_user.
 
 -- Criticality of an asset as a score multiplier.
 CREATE FUNCTION openrisk._criticality_factor(criticality text)
@@ -153,6 +162,39 @@ CREATE TRIGGER assets_rescore AFTER UPDATE ON openrisk.assets
     REFERENCING OLD TABLE AS old_assets NEW TABLE AS new_assets
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._assets_rescore();
 
+-- Who is writing, for the history: openrisk.actor, else the current role.
+CREATE FUNCTION openrisk._history_actor()
+RETURNS text LANGUAGE sql STABLE
+AS $$ SELECT coalesce(nullif(current_setting('openrisk.actor', true), ''), current_user::text) $$;
+
+-- The request a write belongs to, when a caller said (openrisk.request_id).
+CREATE FUNCTION openrisk._history_request_id()
+RETURNS text LANGUAGE sql STABLE
+AS $$ SELECT nullif(current_setting('openrisk.request_id', true), '') $$;
+
+-- The fields a client sees that differ between two versions of a risk, in
+-- the order risk_get shows them; updated_at, which every update moves, is
+-- left out.  A re-score after an asset change shows as 'score' alone.
+CREATE FUNCTION openrisk._risk_changed_fields(n openrisk.risks, o openrisk.risks)
+RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT array_remove(ARRAY[
+        CASE WHEN n.title IS DISTINCT FROM o.title THEN 'title' END,
+        CASE WHEN n.description IS DISTINCT FROM o.description THEN 'description' END,
+        CASE WHEN n.impact IS DISTINCT FROM o.impact THEN 'impact' END,
+        CASE WHEN n.probability IS DISTINCT FROM o.probability THEN 'probability' END,
+        CASE WHEN n.score IS DISTINCT FROM o.score THEN 'score' END,
+        CASE WHEN n.status IS DISTINCT FROM o.status THEN 'status' END,
+        CASE WHEN n.tags IS DISTINCT FROM o.tags THEN 'tags' END,
+        CASE WHEN n.frameworks IS DISTINCT FROM o.frameworks THEN 'frameworks' END,
+        CASE WHEN n.owner IS DISTINCT FROM o.owner THEN 'owner' END,
+        CASE WHEN n.source IS DISTINCT FROM o.source THEN 'source' END,
+        CASE WHEN n.external_id IS DISTINCT FROM o.external_id THEN 'external_id' END,
+        CASE WHEN n.custom_fields IS DISTINCT FROM o.custom_fields THEN 'custom_fields' END,
+        CASE WHEN n.created_at IS DISTINCT FROM o.created_at THEN 'created_at' END,
+        CASE WHEN n.deleted_at IS DISTINCT FROM o.deleted_at THEN 'deleted_at' END], NULL)
+$$;
+
 -- One risk_history row per created, updated or deleted risk.  A soft
 -- delete (deleted_at set) is a DELETE event; clearing deleted_at again is
 -- a CREATE event, so the timeline's running sums stay exact.  Updates of
@@ -166,21 +208,28 @@ RETURNS trigger LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
 SET enable_nestloop = off
 AS $$
+DECLARE
+    v_actor text := openrisk._history_actor();
+    v_request text := openrisk._history_request_id();
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO openrisk.risk_history
-            (tenant_id, risk_id, change_type, score, impact, probability, status, changed_at)
-        SELECT n.tenant_id, n.id, 'CREATE', n.score, n.impact, n.probability, n.status, n.created_at
+            (tenant_id, risk_id, change_type, score, impact, probability, status, changed_at,
+             actor, request_id)
+        SELECT n.tenant_id, n.id, 'CREATE', n.score, n.impact, n.probability, n.status, n.created_at,
+               v_actor, v_request
           FROM new_risks n
          WHERE n.deleted_at IS NULL;
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO openrisk.risk_history
             (tenant_id, risk_id, change_type, score, impact, probability, status,
-             old_score, old_status, changed_at)
+             old_score, old_status, changed_at, actor, request_id, changed_fields)
         SELECT n.tenant_id, n.id, e.change_type, n.score, n.impact, n.probability, n.status,
                CASE WHEN e.change_type <> 'CREATE' THEN o.score END,
                CASE WHEN e.change_type <> 'CREATE' THEN o.status END,
-               CASE e.change_type WHEN 'DELETE' THEN n.deleted_at ELSE n.updated_at END
+               CASE e.change_type WHEN 'DELETE' THEN n.deleted_at ELSE n.updated_at END,
+               v_actor, v_request,
+               openrisk._risk_changed_fields(n, o)
           FROM new_risks n
           JOIN old_risks o ON o.id = n.id AND NOT openrisk._is_count_update(n, o)
          CROSS JOIN LATERAL (SELECT CASE
@@ -191,9 +240,9 @@ BEGIN
     ELSE
         INSERT INTO openrisk.risk_history
             (tenant_id, risk_id, change_type, score, impact, probability, status,
-             old_score, old_status, changed_at)
+             old_score, old_status, changed_at, actor, request_id)
         SELECT o.tenant_id, o.id, 'DELETE', o.score, o.impact, o.probability, o.status,
-               o.score, o.status, now()
+               o.score, o.status, now(), v_actor, v_request
           FROM old_risks o
          WHERE o.deleted_at IS NULL;
     END IF;
@@ -212,6 +261,8 @@ CREATE TRIGGER risks_history_delete AFTER DELETE ON openrisk.risks
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risks_history();
 
 REVOKE ALL ON FUNCTION openrisk._criticality_factor(text),
+    openrisk._history_actor(), openrisk._history_request_id(),
+    openrisk._risk_changed_fields(openrisk.risks, openrisk.risks),
     openrisk._is_count_update(openrisk.risks, openrisk.risks),
     openrisk._risk_score(uuid, integer, integer), openrisk._risks_before_write(),
     openrisk._rescore_risks(uuid[]), openrisk._risk_assets_rescore(),

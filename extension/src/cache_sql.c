@@ -42,6 +42,13 @@ or_cache_lookup_allowed(const KeyInfo *ki)
 	return true;
 }
 
+/* A value's ETag as SQL text: 16 hex digits, the one format everywhere. */
+static Datum
+etag_datum(uint64 etag)
+{
+	return CStringGetTextDatum(psprintf("%016" INT64_MODIFIER "x", etag));
+}
+
 Datum
 or_fetch_result_datum(FunctionCallInfo fcinfo, const FetchOutcome *out)
 {
@@ -55,7 +62,7 @@ or_fetch_result_datum(FunctionCallInfo fcinfo, const FetchOutcome *out)
 	values[0] = BoolGetDatum(out->hit);
 	if (out->value != NULL)
 	{
-		values[1] = CStringGetTextDatum(psprintf("%016" INT64_MODIFIER "x", out->etag));
+		values[1] = etag_datum(out->etag);
 		values[2] = PointerGetDatum(out->value);
 	}
 	else
@@ -301,6 +308,21 @@ openrisk_cache_stamp(PG_FUNCTION_ARGS)
 	if (!or_cache_available())
 		PG_RETURN_NULL();
 	PG_RETURN_INT64((int64) or_read_stamp());
+}
+
+/*
+ * cache_etag(value): the validator cache_fetch_meta() reports for value.
+ * A caller that computes a value itself -- a write returning the new
+ * representation of what it changed -- hands out the very ETag a later
+ * cached read of that value carries, and can compare an If-Match with it.
+ */
+PG_FUNCTION_INFO_V1(openrisk_cache_etag);
+Datum
+openrisk_cache_etag(PG_FUNCTION_ARGS)
+{
+	text	   *v = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_DATUM(etag_datum(or_value_etag(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v))));
 }
 
 PG_FUNCTION_INFO_V1(openrisk_cache_reset);

@@ -8,6 +8,11 @@
  * the seed's CACHE_ENABLED=false rollback).  TTLs are reloadable.
  * Every setting is documented in docs/CACHING.md.
  *
+ * openrisk.actor and openrisk.request_id are not the cache's: they carry
+ * who writes (and for which API request) to the history triggers of
+ * sql/20_scoring.sql.  They are defined here because the prefix is
+ * reserved, so an undefined openrisk.* name cannot be SET at all.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -35,6 +40,8 @@ int			or_wal_rmgr_id = RM_EXPERIMENTAL_ID;
 bool		or_wal_invalidations = true;
 bool		or_standby_cache = true;
 int			or_standby_pending_max = 0;
+static char *or_actor = NULL;
+static char *or_request_id = NULL;
 
 static void
 define_ttl(const char *name, const char *desc, int *var, int def)
@@ -115,6 +122,16 @@ or_define_gucs(void)
 							 "Safe only while its primary writes invalidation records (openrisk.wal_invalidations).",
 							 &or_standby_cache, true,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("openrisk.actor",
+							   "Who the current writes are attributed to in risk_history.",
+							   "The API's write functions set it from their actor argument; "
+							   "a write without it records current_user.",
+							   &or_actor, "",
+							   PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("openrisk.request_id",
+							   "The API request the current writes belong to, recorded in risk_history.",
+							   NULL, &or_request_id, "",
+							   PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("openrisk");
 }
 

@@ -153,6 +153,19 @@ static int bind_params(struct request *req, const struct route *rt, const struct
 			break;
 		case PARAM_BODY_FIELD:
 			break; /* bound by bind_body_fields */
+		case PARAM_HEADER:
+			b->values[i] = mg_get_header(req->conn, p->name);
+			if (b->values[i] && strlen(b->values[i]) >= PARAM_VALUE_MAX) {
+				snprintf(msg, sizeof msg, "the %s header is longer than %d bytes", p->name, PARAM_VALUE_MAX - 1);
+				return request_fail_status(req, 400, msg, NULL);
+			}
+			break;
+		case PARAM_ACTOR: /* a token without sub: the write is the gateway's database role's */
+			b->values[i] = claims->sub[0] ? claims->sub : NULL;
+			break;
+		case PARAM_REQUEST_ID:
+			b->values[i] = req->id;
+			break;
 		case PARAM_QUERY:
 			found = query_get(qs, p->name, b->buf[i], PARAM_VALUE_MAX);
 			if (found < 0) {

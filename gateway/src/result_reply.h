@@ -4,7 +4,10 @@
  * The route's kind decides the shape (routes.h): a cached read with
  * X-Cache and an ETag (and 304 on a matching If-None-Match), 201 with the
  * route's Location, 204, 404 when the function said "no such thing", and
- * the database's errors mapped to statuses by errors.c.
+ * the database's errors mapped to statuses by errors.c.  A write reports
+ * its outcome and the ETag of what it wrote (45_risk_writes.sql): 200 /
+ * 201 with that ETag, 404, or 412 with the risk's current ETag when the
+ * request's If-Match no longer names it.
  */
 #ifndef OPENRISK_RESULT_REPLY_H
 #define OPENRISK_RESULT_REPLY_H

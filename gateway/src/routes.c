@@ -24,6 +24,9 @@
 #define Q(name, deflt) {PARAM_QUERY, name, deflt, NULL}
 #define BODY {PARAM_BODY, NULL, NULL, NULL}
 #define FIELD(name, shape) {PARAM_BODY_FIELD, name, NULL, shape}
+#define HEADER(name) {PARAM_HEADER, name, NULL, NULL}
+#define ACTOR {PARAM_ACTOR, NULL, NULL, NULL}
+#define REQUEST_ID {PARAM_REQUEST_ID, NULL, NULL, NULL}
 #define NO_PARAMS {{0}}
 
 const struct route routes[] = {
@@ -35,10 +38,15 @@ const struct route routes[] = {
 	{"GET", "/api/v1/risks/matrix", KIND_READ, ROLE_VIEWER, STMT_RISK_MATRIX, "risk matrix", NULL, 2,
 	 {T, Q("period", "all")}},
 	{"GET", "/api/v1/risks/{id}", KIND_READ, ROLE_VIEWER, STMT_RISK_GET, "risk", NULL, 2, {T, ID}},
-	{"POST", "/api/v1/risks", KIND_CREATE, ROLE_ANALYST, STMT_RISK_CREATE, "risk", "/api/v1/risks/{id}", 2,
-	 {T, BODY}},
-	{"PATCH", "/api/v1/risks/{id}", KIND_UPDATE, ROLE_ANALYST, STMT_RISK_UPDATE, "risk", NULL, 3, {T, ID, BODY}},
-	{"DELETE", "/api/v1/risks/{id}", KIND_DELETE, ROLE_ADMIN, STMT_RISK_DELETE, "risk", NULL, 2, {T, ID}},
+	{"GET", "/api/v1/risks/{id}/history", KIND_READ, ROLE_VIEWER, STMT_RISK_HISTORY, "risk", NULL, 4,
+	 {T, ID, Q("page", "1"), Q("page_size", "20")}},
+	/* writes: If-Match, and who writes for which request (the audit trail) */
+	{"POST", "/api/v1/risks", KIND_CREATE, ROLE_ANALYST, STMT_RISK_CREATE, "risk", "/api/v1/risks/{id}", 4,
+	 {T, BODY, ACTOR, REQUEST_ID}},
+	{"PATCH", "/api/v1/risks/{id}", KIND_UPDATE, ROLE_ANALYST, STMT_RISK_UPDATE, "risk", NULL, 6,
+	 {T, ID, BODY, HEADER("If-Match"), ACTOR, REQUEST_ID}},
+	{"DELETE", "/api/v1/risks/{id}", KIND_DELETE, ROLE_ADMIN, STMT_RISK_DELETE, "risk", NULL, 5,
+	 {T, ID, HEADER("If-Match"), ACTOR, REQUEST_ID}},
 	{"GET", "/api/v1/stats", KIND_READ, ROLE_VIEWER, STMT_DASHBOARD_STATS, "stats", NULL, 2,
 	 {T, Q("period", "month")}},
 	{"GET", "/api/v1/stats/risk-matrix", KIND_READ, ROLE_VIEWER, STMT_DASHBOARD_MATRIX, "risk matrix", NULL, 1,

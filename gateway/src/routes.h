@@ -30,16 +30,19 @@ enum route_kind {
 
 /* Where one statement parameter comes from. */
 enum param_source {
-	PARAM_TENANT,    /* the token's tenant_id -- never the request */
-	PARAM_PATH_ID,   /* the {id} path segment */
-	PARAM_QUERY,     /* ?name=..., deflt when absent (NULL -> SQL NULL) */
-	PARAM_BODY,      /* the request's JSON body, as text */
-	PARAM_BODY_FIELD /* one string field of the JSON body */
+	PARAM_TENANT,     /* the token's tenant_id -- never the request */
+	PARAM_PATH_ID,    /* the {id} path segment */
+	PARAM_QUERY,      /* ?name=..., deflt when absent (NULL -> SQL NULL) */
+	PARAM_BODY,       /* the request's JSON body, as text */
+	PARAM_BODY_FIELD, /* one string field of the JSON body */
+	PARAM_HEADER,     /* a request header's value (name), NULL when absent */
+	PARAM_ACTOR,      /* the token's sub: who writes, for the audit trail */
+	PARAM_REQUEST_ID  /* this request's id, recorded with the write */
 };
 
 struct route_param {
 	enum param_source source;
-	const char *name;  /* query parameter or body field name */
+	const char *name;  /* query parameter, body field or header name */
 	const char *deflt; /* PARAM_QUERY: bound when absent */
 	const char *shape; /* PARAM_BODY_FIELD: the value's shape, for the 400 message */
 };

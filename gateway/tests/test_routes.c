@@ -3,7 +3,9 @@
  * every statement named and bounds-checked, every route's parameter count
  * equal to its statement's placeholders, the Location template of a
  * create route pointing at the route that reads the created thing, and
- * the per-route special handling (retry, body) derived as documented.
+ * the per-route special handling (retry, body) derived as documented;
+ * every write carries who writes and the request (the audit trail) and,
+ * for an existing risk, If-Match.
  */
 #include <stdlib.h>
 
@@ -76,7 +78,7 @@ static void params_are_well_formed(void)
 
 		for (int j = 0; j < r->nparams; j++) {
 			const struct route_param *p = &r->params[j];
-			if (p->source == PARAM_QUERY || p->source == PARAM_BODY_FIELD)
+			if (p->source == PARAM_QUERY || p->source == PARAM_BODY_FIELD || p->source == PARAM_HEADER)
 				CHECK(p->name && p->name[0]);
 			if (p->source == PARAM_BODY_FIELD)
 				CHECK(p->shape != NULL);
@@ -134,6 +136,34 @@ static void expand_is_bounded(void)
 	CHECK_INT(route_expand("/a/{id}", "0123456789012345678901234567890", out, sizeof out), -1);
 }
 
+/* How many of route r's parameters come from source (and are named name, when given). */
+static int count_params(const struct route *r, enum param_source source, const char *name)
+{
+	int n = 0;
+
+	for (int j = 0; j < r->nparams; j++)
+		n += r->params[j].source == source && (!name || strcmp(r->params[j].name, name) == 0);
+	return n;
+}
+
+/* Every risk write records who and which request; writes to an existing risk honour If-Match. */
+static void writes_carry_actor_and_if_match(void)
+{
+	int writes = 0;
+
+	for (int i = 0; i < nroutes; i++) {
+		const struct route *r = &routes[i];
+
+		if (r->kind != KIND_CREATE && r->kind != KIND_UPDATE && r->kind != KIND_DELETE)
+			continue;
+		writes++;
+		CHECK_INT(count_params(r, PARAM_ACTOR, NULL), 1);
+		CHECK_INT(count_params(r, PARAM_REQUEST_ID, NULL), 1);
+		CHECK_INT(count_params(r, PARAM_HEADER, "If-Match"), r->kind != KIND_CREATE);
+	}
+	CHECK_INT(writes, 3);
+}
+
 void test_routes(void)
 {
 	registry_is_complete();
@@ -142,4 +172,5 @@ void test_routes(void)
 	retry_only_reads();
 	locations_lead_to_reads();
 	expand_is_bounded();
+	writes_carry_actor_and_if_match();
 }

@@ -5,7 +5,8 @@
 -- rolled-back write drops nothing.
 --
 -- Keys checked per tenant (t.keys): risk_list, risk_get (the written
--- risk), risk_get_other (another risk), risk_search, risk_matrix (all),
+-- risk), risk_get_other (another risk),
+-- risk_history and risk_history_other (their histories), risk_search, risk_matrix (all),
 -- risk_matrix_month, dashboard_stats (month), dashboard_stats_all,
 -- dashboard_matrix, dashboard_timeline (30 days), connector_list,
 -- connector_get, app_get, report (planted: no endpoint produces it).
@@ -47,22 +48,23 @@ SELECT is(:gone_b, '{}', 'insert risk: tenant B untouched');
 -- a change no figure depends on (title) -> lists, search and the risk only
 :warm \gset
 SELECT openrisk.risk_update(:'a', :'ra', '{"title": "updated"}') IS NOT NULL AS x \gset
-SELECT is(:gone_a, ARRAY['risk_get', 'risk_list', 'risk_search'],
-          'title update: lists, search and its own key; no dashboard or matrix, no other risk');
+SELECT is(:gone_a, ARRAY['risk_get', 'risk_history', 'risk_list', 'risk_search'],
+          'title update: lists, search, its own key and history; no dashboard or matrix, no other risk');
 SELECT is(:gone_b, '{}', 'update risk: tenant B untouched');
 
 -- description-only PATCH -> the same, still no dashboard
 :warm \gset
 SELECT openrisk.risk_update(:'a', :'ra', '{"description": "only this"}') IS NOT NULL AS x \gset
-SELECT is(:gone_a, ARRAY['risk_get', 'risk_list', 'risk_search'],
+SELECT is(:gone_a, ARRAY['risk_get', 'risk_history', 'risk_list', 'risk_search'],
           'description-only PATCH: no matrix, no dashboard counter, no timeline');
 
 -- status change to MITIGATED -> stats windows and the timeline (one more
 -- mitigated, one less open), not the matrices (cells unchanged)
 :warm \gset
 SELECT openrisk.risk_update(:'a', :'ra', '{"status": "MITIGATED"}') IS NOT NULL AS x \gset
-SELECT is(:gone_a, ARRAY['dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'risk_get', 'risk_list', 'risk_search'],
-          'status change: stats and timeline, lists, its key; matrices kept');
+SELECT is(:gone_a, ARRAY['dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'risk_get', 'risk_history',
+                         'risk_list', 'risk_search'],
+          'status change: stats and timeline, lists, its key and history; matrices kept');
 
 -- mitigation insert -> the risk it belongs to and the stats of its windows
 -- (mitigation counts); no list (nothing listed changed), no matrix
@@ -89,8 +91,8 @@ SELECT is(:gone_b, '{}', 'asset rename: tenant B untouched');
 :warm \gset
 UPDATE openrisk.assets SET criticality = 'LOW' WHERE id = :'asset_high';
 SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline',
-                         'risk_get', 'risk_list', 'risk_search'],
-          'asset criticality change: the re-scored risk, lists, search, scores; counts kept');
+                         'risk_get', 'risk_history', 'risk_list', 'risk_search'],
+          'asset criticality change: the re-scored risk (and its history), lists, search, scores; counts kept');
 SELECT is(:gone_b, '{}', 'asset criticality change: tenant B untouched');
 
 -- risk_asset link without score change (MEDIUM = factor 1 on an unlinked risk)
@@ -113,8 +115,9 @@ SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats_all', 'dashboard_t
 :warm \gset
 SELECT openrisk.risk_delete(:'a', :'ra') AS x \gset
 SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'report',
-                         'risk_get', 'risk_list', 'risk_matrix', 'risk_matrix_month', 'risk_search'],
-          'soft delete: everything it was counted in, and the tenant''s reports');
+                         'risk_get', 'risk_history', 'risk_list', 'risk_matrix', 'risk_matrix_month',
+                         'risk_search'],
+          'soft delete: everything it was counted in, its history, and the tenant''s reports');
 SELECT is(:gone_b, '{}', 'soft delete: tenant B untouched');
 
 -- hard delete (plain SQL) -> same as soft delete
@@ -122,8 +125,9 @@ SELECT t.warm(:'a', :'ra2', :'ra2', :'appa') AS warmed_a, t.warm(:'b', :'rb', :'
 DELETE FROM openrisk.risks WHERE id = :'ra2';
 SELECT is(t.gone(:'a', :'ra2', :'ra2', :'appa'),
           ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'report',
-                'risk_get', 'risk_get_other', 'risk_list', 'risk_matrix', 'risk_matrix_month', 'risk_search'],
-          'hard delete: the risk, lists, search, matrices, dashboards, reports');
+                'risk_get', 'risk_get_other', 'risk_history', 'risk_history_other', 'risk_list',
+                'risk_matrix', 'risk_matrix_month', 'risk_search'],
+          'hard delete: the risk, its history, lists, search, matrices, dashboards, reports');
 SELECT is(:gone_b, '{}', 'hard delete: tenant B untouched');
 
 -- connector change -> connector:* (global), nothing tenant-scoped
