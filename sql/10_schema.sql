@@ -104,6 +104,14 @@ CREATE INDEX risks_list_status_score ON openrisk.risks (tenant_id, status, score
 CREATE INDEX risks_title_trgm ON openrisk.risks
     USING gin (tenant_id, lower(title) gin_trgm_ops) WHERE deleted_at IS NULL;
 CREATE INDEX risks_search ON openrisk.risks USING gin (tenant_id, search) WHERE deleted_at IS NULL;
+-- The list's membership filters (owner =, tags @>, frameworks @>, see
+-- 39_risk_filters.sql) in one GIN index: btree_gin makes the tenant and
+-- the owner keys of it next to the arrays' elements, so any combination
+-- of them is one index scan intersecting posting lists, and a tag common
+-- in other tenants costs nothing here.  Ranges (score, impact,
+-- probability, created_at) use the (tenant, column, id) indexes above.
+CREATE INDEX risks_filter_members ON openrisk.risks
+    USING gin (tenant_id, owner, tags, frameworks) WHERE deleted_at IS NULL;
 
 CREATE TABLE openrisk.assets (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),

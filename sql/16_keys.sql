@@ -14,12 +14,16 @@
 -- namespace (first segment) picks the engine's default TTL
 -- (openrisk.ttl_<namespace>).  Parameters are normalised before they get
 -- here: enums case-folded, free text as md5 (_key_text), '-' for "none".
+-- The list's further filters (owner, tag, ..., created_before) travel as
+-- one canonical text (_risk_filter_text, 39_risk_filters.sql), hashed into
+-- one segment; a list without them keeps the key it always had.
+--
 -- A risk's history keys have one more fixed segment, the risk id, so the
 -- history of one risk is a prefix of its own (risk:history:<t>:<id>:*)
 -- that a write to that risk drops without touching the others.
 --
 --   family                 prefix                       parameters
---   risk list              risk:list:<t>:               sort:dir:severity:status:q:page|after:size
+--   risk list              risk:list:<t>:               sort:dir:severity:status:q:page|after:size:filters
 --   risk detail            risk:id:<t>:                 <risk id>
 --   risk history           risk:history:<t>:<risk id>:  page:size
 --   risk search            risk:search:<t>:             q:page:size
@@ -92,17 +96,18 @@ CREATE FUNCTION openrisk._key_text(value text)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT CASE WHEN value IS NULL THEN '-' ELSE md5(value) END $$;
 
--- The keys, one per endpoint.  Arguments arrive normalised.
+-- The keys, one per endpoint.  Arguments arrive normalised.  filters is
+-- the list's canonical filter text (NULL: none, and no segment at all).
 CREATE FUNCTION openrisk._key_risk_list(tenant uuid, sort_by text, sort_dir text, severity text,
                                         status text, q text, page integer, page_size integer,
-                                        after text)
+                                        after text, filters text DEFAULT NULL)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT openrisk._kp_risk_list(tenant) ||
            concat_ws(':', sort_by, sort_dir, coalesce(severity, '-'), coalesce(status, '-'),
                      openrisk._key_text(q),
                      CASE WHEN after IS NULL THEN page::text ELSE 'after-' || md5(after) END,
-                     page_size)
+                     page_size, 'f-' || md5(filters))
 $$;
 
 CREATE FUNCTION openrisk._key_risk_id(tenant uuid, id uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -199,7 +204,7 @@ REVOKE ALL ON FUNCTION openrisk._kp(text, text, uuid), openrisk._kp_risk_list(uu
     openrisk._kp_dashboard_timeline(uuid), openrisk._kp_report(uuid), openrisk._kp_connector_list(),
     openrisk._kp_connector_id(), openrisk._kp_app_id(uuid), openrisk._tenant_key_prefixes(uuid),
     openrisk._family(text), openrisk._key_text(text),
-    openrisk._key_risk_list(uuid, text, text, text, text, text, integer, integer, text),
+    openrisk._key_risk_list(uuid, text, text, text, text, text, integer, integer, text, text),
     openrisk._key_risk_id(uuid, uuid), openrisk._key_risk_history(uuid, uuid, integer, integer),
     openrisk._key_risk_search(uuid, text, integer, integer),
     openrisk._key_risk_matrix(uuid, text), openrisk._key_dashboard_stats(uuid, text),

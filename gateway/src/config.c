@@ -78,6 +78,8 @@ static const struct option_def options[] = {
 	 3600000, "15s", "how often pg_stat figures are read for /metrics"},
 	{"drain-timeout", "OPENRISK_DRAIN_TIMEOUT", OPT_DURATION, F(drain_timeout_ms), 0, 600000, "10s",
 	 "SIGTERM: time given to in-flight requests"},
+	{"max-exports", "OPENRISK_MAX_EXPORTS", OPT_INT, F(max_exports), 0, 1000, "4",
+	 "CSV exports running at once (503 beyond); their threads come on top of --threads"},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])

@@ -44,6 +44,7 @@ struct gw_config {
 	int access_log;            /* 1: one line per request on stderr */
 	int64_t stats_interval_ms; /* pg_stat poll period */
 	int64_t drain_timeout_ms;  /* SIGTERM: how long in-flight requests get */
+	int max_exports;           /* CSV exports running at once (503 beyond) */
 };
 
 /* Fill *cfg with the built-in defaults (development pool mode). */

@@ -233,7 +233,9 @@ int main(int argc, char **argv)
 
 	pipeline_init(&gw);
 	metrics_listener_init(&gw);
-	api = listener_start(cfg.listen, cfg.threads, cfg.keep_alive_ms, pipeline_begin_request, &gw);
+	/* exports hold a thread each for as long as they run: theirs come on top */
+	api = listener_start(cfg.listen, cfg.threads + cfg.max_exports, cfg.keep_alive_ms,
+			     pipeline_begin_request, &gw);
 	if (!api) {
 		log_error("cannot listen on %s (in use, or not host:port?)", cfg.listen);
 		return 1;
@@ -245,9 +247,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("openrisk-gateway %s listening on http://%s (metrics http://%s/metrics), pool %s: %d open / %d idle, "
-		 "%d threads",
+		 "%d threads + %d for exports",
 		 GATEWAY_VERSION, cfg.listen, cfg.metrics_listen, config_pool_mode_name(cfg.pool_mode), cfg.pool_max_open,
-		 cfg.pool_max_idle, cfg.threads);
+		 cfg.pool_max_idle, cfg.threads, cfg.max_exports);
 
 	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
 		;

@@ -70,6 +70,19 @@ static int reply_read(struct request *req, const struct route *rt, const PGresul
 							  (size_t)PQgetlength(r, 0, 0)));
 }
 
+int reply_no_connection(struct request *req, const struct route *rt, enum pool_status st)
+{
+	if (rt->kind == KIND_HEALTH)
+		return reply_health(req, 0);
+	if (st == POOL_TIMEOUT)
+		return request_fail(req, 503, "pool_timeout", "no database connection became free in time; retry",
+				    "Retry-After: 1\r\n");
+	if (st == POOL_DOWN)
+		return request_fail(req, 503, "database_unavailable", "the database is unavailable; retry shortly",
+				    "Retry-After: 1\r\n");
+	return request_fail(req, 503, "shutting_down", "the gateway is shutting down", "Retry-After: 1\r\n");
+}
+
 int reply_health(struct request *req, int up)
 {
 	static const char upb[] = "{\"status\":\"UP\",\"db\":\"CONNECTED\"}";
@@ -161,6 +174,7 @@ int reply_result(struct request *req, const struct route *rt, const PGresult *r)
 			break;
 		return request_reply(req, 200, req->headers, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 	case KIND_READY:
+	case KIND_EXPORT: /* export.c */
 		break;
 	}
 	log_error("request %s: %s %s returned no usable row", req->id, rt->method, rt->pattern);

@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include "pool.h"
 #include "request.h"
 #include "routes.h"
 
@@ -22,6 +23,9 @@ int reply_result(struct request *req, const struct route *rt, const PGresult *r)
 
 /* Reply to a failed statement (broken: its connection died). */
 int reply_sql_error(struct request *req, const struct route *rt, const PGresult *r, int broken);
+
+/* No connection for the statement (st): why, as the route wants it said (503s). */
+int reply_no_connection(struct request *req, const struct route *rt, enum pool_status st);
 
 /* /health: 200 UP when the database answered, else 503 DOWN. */
 int reply_health(struct request *req, int up);

@@ -27,12 +27,20 @@
 #define HEADER(name) {PARAM_HEADER, name, NULL, NULL}
 #define ACTOR {PARAM_ACTOR, NULL, NULL, NULL}
 #define REQUEST_ID {PARAM_REQUEST_ID, NULL, NULL, NULL}
+#define CURSOR {PARAM_CURSOR, NULL, NULL, NULL}
 #define NO_PARAMS {{0}}
+/* What selects risks, the same for the list and its CSV export (sql/40_, 44_). */
+#define RISK_SELECTION Q("severity", NULL), Q("status", NULL), Q("q", NULL), Q("sort_by", "score"), \
+	Q("sort_dir", "desc")
+#define RISK_FILTERS Q("owner", NULL), Q("tag", NULL), Q("framework", NULL), Q("min_score", NULL), \
+	Q("max_score", NULL), Q("impact", NULL), Q("probability", NULL), Q("created_after", NULL), \
+	Q("created_before", NULL)
 
 const struct route routes[] = {
-	{"GET", "/api/v1/risks", KIND_READ, ROLE_VIEWER, STMT_RISK_LIST, "risk list", NULL, 9,
-	 {T, Q("page", "1"), Q("page_size", "20"), Q("severity", NULL), Q("status", NULL), Q("q", NULL),
-	  Q("sort_by", "score"), Q("sort_dir", "desc"), Q("after", NULL)}},
+	{"GET", "/api/v1/risks", KIND_READ, ROLE_VIEWER, STMT_RISK_LIST, "risk list", NULL, 18,
+	 {T, Q("page", "1"), Q("page_size", "20"), RISK_SELECTION, Q("after", NULL), RISK_FILTERS}},
+	{"GET", "/api/v1/risks/export.csv", KIND_EXPORT, ROLE_VIEWER, STMT_RISK_EXPORT, "risk export", NULL, 16,
+	 {T, RISK_SELECTION, RISK_FILTERS, CURSOR}},
 	{"GET", "/api/v1/risks/search", KIND_READ, ROLE_VIEWER, STMT_RISK_SEARCH, "search", NULL, 4,
 	 {T, Q("q", NULL), Q("page", "1"), Q("page_size", "20")}},
 	{"GET", "/api/v1/risks/matrix", KIND_READ, ROLE_VIEWER, STMT_RISK_MATRIX, "risk matrix", NULL, 2,

@@ -25,7 +25,8 @@ enum route_kind {
 	KIND_DELETE, /* 204, false -> 404 */
 	KIND_JSON,   /* 200 with the first column */
 	KIND_HEALTH, /* 200 UP, or 503 DOWN when the database does not answer */
-	KIND_READY   /* no statement: 200 once the pool reached PostgreSQL */
+	KIND_READY,  /* no statement: 200 once the pool reached PostgreSQL */
+	KIND_EXPORT  /* the statement batch after batch, streamed (export.c) */
 };
 
 /* Where one statement parameter comes from. */
@@ -37,7 +38,8 @@ enum param_source {
 	PARAM_BODY_FIELD, /* one string field of the JSON body */
 	PARAM_HEADER,     /* a request header's value (name), NULL when absent */
 	PARAM_ACTOR,      /* the token's sub: who writes, for the audit trail */
-	PARAM_REQUEST_ID  /* this request's id, recorded with the write */
+	PARAM_REQUEST_ID, /* this request's id, recorded with the write */
+	PARAM_CURSOR      /* KIND_EXPORT: NULL, then the cursor of each next batch */
 };
 
 struct route_param {
@@ -47,7 +49,7 @@ struct route_param {
 	const char *shape; /* PARAM_BODY_FIELD: the value's shape, for the 400 message */
 };
 
-#define ROUTE_MAX_PARAMS 12
+#define ROUTE_MAX_PARAMS 20
 
 struct route {
 	const char *method;

@@ -20,11 +20,15 @@
 #define READ_META(fn, args) "SELECT value, hit, etag FROM openrisk." fn "(" args ")"
 
 const struct statement statements[STMT_COUNT] = {
-	[STMT_RISK_LIST] = {"risk_list", READ_META("risk_list_meta", "$1, $2, $3, $4, $5, $6, $7, $8, $9")},
+	[STMT_RISK_LIST] = {"risk_list", READ_META("risk_list_meta", "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+								     "$13, $14, $15, $16, $17, $18")},
 	[STMT_RISK_SEARCH] = {"risk_search", READ_META("risk_search_meta", "$1, $2, $3, $4")},
 	[STMT_RISK_MATRIX] = {"risk_matrix", READ_META("risk_matrix_meta", "$1, $2")},
 	[STMT_RISK_GET] = {"risk_get", READ_META("risk_get_meta", "$1, $2")},
 	[STMT_RISK_HISTORY] = {"risk_history", READ_META("risk_history_meta", "$1, $2, $3, $4")},
+	[STMT_RISK_EXPORT] = {"risk_export",
+			      "SELECT csv, next FROM openrisk.risk_export_page($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+			      "$12, $13, $14, $15, $16)"},
 	[STMT_RISK_CREATE] = {"risk_create", "SELECT w.value, w.value::json ->> 'id' AS id, w.etag"
 					     " FROM openrisk.risk_create_meta($1, $2, $3, $4) AS w"},
 	[STMT_RISK_UPDATE] = {"risk_update", "SELECT value, etag, outcome FROM openrisk.risk_update_meta($1, $2, $3, $4, $5, $6)"},

@@ -5,7 +5,7 @@
  * create route pointing at the route that reads the created thing, and
  * the per-route special handling (retry, body) derived as documented;
  * every write carries who writes and the request (the audit trail) and,
- * for an existing risk, If-Match.
+ * for an existing risk, If-Match; the export selects what the list does.
  */
 #include <stdlib.h>
 
@@ -80,6 +80,9 @@ static void params_are_well_formed(void)
 			const struct route_param *p = &r->params[j];
 			if (p->source == PARAM_QUERY || p->source == PARAM_BODY_FIELD || p->source == PARAM_HEADER)
 				CHECK(p->name && p->name[0]);
+			/* the export's cursor is its own business, never a client's */
+			if (p->source == PARAM_CURSOR)
+				CHECK_INT(r->kind, KIND_EXPORT);
 			if (p->source == PARAM_BODY_FIELD)
 				CHECK(p->shape != NULL);
 			if (p->source != PARAM_QUERY)
@@ -164,6 +167,35 @@ static void writes_carry_actor_and_if_match(void)
 	CHECK_INT(writes, 3);
 }
 
+/* The export takes exactly the list's selection (same names and defaults) plus its cursor. */
+static void export_selects_like_the_list(void)
+{
+	struct route_match list, exp;
+
+	router_match("GET", "/api/v1/risks", &list);
+	router_match("GET", "/api/v1/risks/export.csv", &exp);
+	CHECK(list.status == MATCH_OK && exp.status == MATCH_OK);
+	if (list.status != MATCH_OK || exp.status != MATCH_OK)
+		return;
+	CHECK_INT(exp.route->kind, KIND_EXPORT);
+	CHECK_INT(count_params(exp.route, PARAM_CURSOR, NULL), 1);
+	for (int j = 0; j < exp.route->nparams; j++) {
+		const struct route_param *p = &exp.route->params[j];
+		int same = 0;
+
+		if (p->source != PARAM_QUERY)
+			continue;
+		for (int k = 0; k < list.route->nparams; k++) {
+			const struct route_param *q = &list.route->params[k];
+			same |= q->source == PARAM_QUERY && strcmp(q->name, p->name) == 0 &&
+				((!q->deflt && !p->deflt) || (q->deflt && p->deflt && strcmp(q->deflt, p->deflt) == 0));
+		}
+		CHECK(same);
+	}
+	/* and every list parameter but the page's */
+	CHECK_INT(count_params(exp.route, PARAM_QUERY, NULL), count_params(list.route, PARAM_QUERY, NULL) - 3);
+}
+
 void test_routes(void)
 {
 	registry_is_complete();
@@ -173,4 +205,5 @@ void test_routes(void)
 	locations_lead_to_reads();
 	expand_is_bounded();
 	writes_carry_actor_and_if_match();
+	export_selects_like_the_list();
 }
