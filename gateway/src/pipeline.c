@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "auth_jwt.h"
+#include "events.h"
 #include "export.h"
 #include "log.h"
 #include "query.h"
@@ -245,6 +246,8 @@ static int api_request(struct mg_connection *conn)
 		return reply_ready(&req);
 	if ((status = authorize(&req, rt, &claims)) != 0)
 		return status;
+	if (rt->kind == KIND_EVENTS)
+		return events_serve(&req, &claims);
 	status = read_body(&req, rt, &body, &b);
 	if (status == 0)
 		status = bind_params(&req, rt, &claims, m.id, body, &b);

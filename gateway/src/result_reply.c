@@ -175,6 +175,7 @@ int reply_result(struct request *req, const struct route *rt, const PGresult *r)
 		return request_reply(req, 200, req->headers, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 	case KIND_READY:
 	case KIND_EXPORT: /* export.c */
+	case KIND_EVENTS: /* events.c */
 		break;
 	}
 	log_error("request %s: %s %s returned no usable row", req->id, rt->method, rt->pattern);

@@ -70,6 +70,7 @@ const struct route routes[] = {
 	/* openrisk.cache_invalidate_tenant confines the pattern to the caller's tenant */
 	{"POST", "/api/v1/cache/invalidate", KIND_JSON, ROLE_ADMIN, STMT_CACHE_INVALIDATE, "cache", NULL, 2,
 	 {T, FIELD("pattern", "\"<namespace>:<kind>:<tenant>[:...]\"")}},
+	{"GET", "/api/v1/events", KIND_EVENTS, ROLE_VIEWER, STMT_NONE, "events", NULL, 0, NO_PARAMS},
 	{"GET", "/health", KIND_HEALTH, ROLE_NONE, STMT_HEALTH, "health", NULL, 0, NO_PARAMS},
 	{"GET", "/ready", KIND_READY, ROLE_NONE, STMT_NONE, "ready", NULL, 0, NO_PARAMS},
 };

@@ -26,7 +26,8 @@ enum route_kind {
 	KIND_JSON,   /* 200 with the first column */
 	KIND_HEALTH, /* 200 UP, or 503 DOWN when the database does not answer */
 	KIND_READY,  /* no statement: 200 once the pool reached PostgreSQL */
-	KIND_EXPORT  /* the statement batch after batch, streamed (export.c) */
+	KIND_EXPORT, /* the statement batch after batch, streamed (export.c) */
+	KIND_EVENTS  /* no statement: a Server-Sent Events stream (events.c) */
 };
 
 /* Where one statement parameter comes from. */
