@@ -304,7 +304,7 @@ static int before(const struct timespec *t)
 static void stream(struct request *req, const char *tenant)
 {
 	const int64_t heartbeat_ms = hub.gw->cfg->event_heartbeat_ms;
-	char headers[256], *buf = malloc(STREAM_BUF);
+	char headers[sizeof req->headers + 256], *buf = malloc(STREAM_BUF); /* grows with what every reply carries */
 	const char *resync;
 	uint64_t pos = start_position(mg_get_header(req->conn, "Last-Event-ID"), &resync);
 	struct http_stream s;

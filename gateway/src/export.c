@@ -35,7 +35,7 @@ static int stream_batches(struct gateway *gw, struct request *req, const struct 
 	static const char headers_fmt[] = "%sContent-Disposition: attachment; filename=\"risks.csv\"\r\n"
 					  "Cache-Control: no-store\r\n";
 	struct http_stream s = {0};
-	char headers[256], *next = NULL;
+	char headers[sizeof req->headers + 256], *next = NULL; /* grows with what every reply carries */
 	size_t sent = 0;
 	int status = 0;
 

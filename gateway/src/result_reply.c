@@ -129,7 +129,7 @@ static int reply_refused_write(struct request *req, const struct route *rt, cons
 /* 201 + Location (the route's template filled with the "id" column) + ETag. */
 static int reply_created(struct request *req, const struct route *rt, const PGresult *r)
 {
-	char headers[384], location[256], etag[96];
+	char headers[sizeof req->headers + 384], location[256], etag[96];
 	int id = PQfnumber(r, "id");
 
 	if (id < 0 || PQgetisnull(r, 0, id) || route_expand(rt->location, PQgetvalue(r, 0, id), location, sizeof location) < 0)
@@ -142,7 +142,7 @@ static int reply_created(struct request *req, const struct route *rt, const PGre
 int reply_result(struct request *req, const struct route *rt, const PGresult *r)
 {
 	int null = PQntuples(r) < 1 || PQgetisnull(r, 0, 0);
-	char headers[384], etag[96];
+	char headers[sizeof req->headers + 384], etag[96];
 	int status;
 
 	switch (rt->kind) {
