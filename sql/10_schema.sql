@@ -104,6 +104,14 @@ CREATE INDEX risks_list_status_score ON openrisk.risks (tenant_id, status, score
 CREATE INDEX risks_title_trgm ON openrisk.risks
     USING gin (tenant_id, lower(title) gin_trgm_ops) WHERE deleted_at IS NULL;
 CREATE INDEX risks_search ON openrisk.risks USING gin (tenant_id, search) WHERE deleted_at IS NULL;
+-- The list's membership filters (owner =, tags @>, frameworks @>, see
+-- 39_risk_filters.sql) in one GIN index: btree_gin makes the tenant and
+-- the owner keys of it next to the arrays' elements, so any combination
+-- of them is one index scan intersecting posting lists, and a tag common
+-- in other tenants costs nothing here.  Ranges (score, impact,
+-- probability, created_at) use the (tenant, column, id) indexes above.
+CREATE INDEX risks_filter_members ON openrisk.risks
+    USING gin (tenant_id, owner, tags, frameworks) WHERE deleted_at IS NULL;
 
 CREATE TABLE openrisk.assets (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -158,6 +166,9 @@ CREATE INDEX mitigations_tenant ON openrisk.mitigations (tenant_id);
 -- Written only by the risks triggers (20_scoring.sql).  old_score and
 -- old_status let the timeline replay open counts and average score as
 -- running sums in one pass instead of reconstructing every risk per day.
+-- actor, request_id and changed_fields are the audit trail: who wrote
+-- (the API's actor, else the SQL role), which gateway request, and which
+-- fields a client sees changed (NULL on rows from before they existed).
 CREATE TABLE openrisk.risk_history (
     id          bigserial PRIMARY KEY,
     tenant_id   uuid NOT NULL,
@@ -169,10 +180,14 @@ CREATE TABLE openrisk.risk_history (
     status      text NOT NULL,
     old_score   numeric(6,2),
     old_status  text,
-    changed_at  timestamptz NOT NULL
+    changed_at  timestamptz NOT NULL,
+    actor       text,
+    request_id  text,
+    changed_fields text[]
 );
 CREATE INDEX risk_history_tenant_time ON openrisk.risk_history (tenant_id, changed_at);
-CREATE INDEX risk_history_risk ON openrisk.risk_history (risk_id);
+-- One risk's history newest first, a page at a time (risk_history_meta).
+CREATE INDEX risk_history_risk ON openrisk.risk_history (risk_id, id);
 
 -- The marketplace catalogue is global (not tenant-scoped).
 CREATE TABLE openrisk.connectors (

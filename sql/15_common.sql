@@ -77,6 +77,78 @@ BEGIN
 END
 $$;
 
+-- The optional arguments below arrive as text, as a query string gives
+-- them, so that a malformed value is a 22023 naming the argument rather
+-- than a cast error quoting PostgreSQL's input syntax.  An empty or blank
+-- value means "not given", like an absent one.
+
+-- Optional free text: trimmed, at most max_len characters.
+CREATE FUNCTION openrisk._text_arg(value text, name text, max_len integer)
+RETURNS text LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    v text := nullif(btrim(value), '');
+BEGIN
+    IF length(v) > max_len THEN
+        PERFORM openrisk._bad_parameter(format('%s must be at most %s characters (got %s)', name, max_len, length(v)));
+    END IF;
+    RETURN v;
+END
+$$;
+
+-- Optional number: a plain decimal (an integer when whole) within lo..hi,
+-- returned without trailing zeros (so "10" and "10.0" are one cache key).
+CREATE FUNCTION openrisk._number_arg(value text, name text, lo numeric, hi numeric, whole boolean)
+RETURNS numeric LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    v text := nullif(btrim(value), '');
+    shape text := CASE WHEN whole THEN '^[+-]?[0-9]{1,9}$' ELSE '^[+-]?([0-9]{1,9}(\.[0-9]{0,6})?|\.[0-9]{1,6})$' END;
+    n numeric;
+BEGIN
+    IF v IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF v ~ shape THEN
+        n := v::numeric;
+    END IF;
+    IF n IS NULL OR n < lo OR n > hi THEN
+        PERFORM openrisk._bad_parameter(format('%s must be %s between %s and %s (got %L)', name,
+                                               CASE WHEN whole THEN 'an integer' ELSE 'a number' END, lo, hi, value));
+    END IF;
+    RETURN trim_scale(n);
+END
+$$;
+
+-- Optional instant in ISO 8601: a date (midnight UTC) or a date and time,
+-- with an optional offset (Z, +02, +02:00); without one it is UTC, so that
+-- one cached answer serves every session whatever its TimeZone.  Spellings
+-- whose meaning depends on the session (1/2/2026, 'yesterday') are refused.
+CREATE FUNCTION openrisk._instant_arg(value text, name text)
+RETURNS timestamptz LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    v text := nullif(btrim(value), '');
+    m text[];
+BEGIN
+    IF v IS NULL THEN
+        RETURN NULL;
+    END IF;
+    m := regexp_match(v, '^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)'
+                         '(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?$');
+    IF m IS NOT NULL THEN
+        BEGIN
+            RETURN (m[1] || ' ' || coalesce(m[2], '00:00') || CASE WHEN m[3] IS NULL OR m[3] = 'Z' THEN '+00' ELSE m[3] END)::timestamptz;
+        EXCEPTION WHEN data_exception THEN
+            NULL;               -- 2026-02-30, 25:00: refused below
+        END;
+    END IF;
+    PERFORM openrisk._bad_parameter(format('%s must be an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T12:00:00Z (got %L)',
+                                           name, value));
+    RETURN NULL;
+END
+$$;
+
 -- The periods of dashboard_stats / risk_matrix and their window lengths
 -- ('all' has none): the window of a period is [now() - length, oo).  The
 -- window moves with time; the namespace TTL bounds how long a cached
@@ -143,5 +215,7 @@ $$;
 REVOKE ALL ON FUNCTION openrisk._bad_parameter(text, text), openrisk._require(anyelement, text),
     openrisk._check_page(integer, integer), openrisk._enum_arg(text, text, text[], boolean),
     openrisk._periods(),
+    openrisk._text_arg(text, text, integer), openrisk._number_arg(text, text, numeric, numeric, boolean),
+    openrisk._instant_arg(text, text),
     openrisk._period_start(text), openrisk._period_arg(text), openrisk._like_contains(text),
     openrisk._raise_constraint(text, text, text, text, text) FROM PUBLIC;

@@ -14,10 +14,18 @@
 -- namespace (first segment) picks the engine's default TTL
 -- (openrisk.ttl_<namespace>).  Parameters are normalised before they get
 -- here: enums case-folded, free text as md5 (_key_text), '-' for "none".
+-- The list's further filters (owner, tag, ..., created_before) travel as
+-- one canonical text (_risk_filter_text, 39_risk_filters.sql), hashed into
+-- one segment; a list without them keeps the key it always had.
+--
+-- A risk's history keys have one more fixed segment, the risk id, so the
+-- history of one risk is a prefix of its own (risk:history:<t>:<id>:*)
+-- that a write to that risk drops without touching the others.
 --
 --   family                 prefix                       parameters
---   risk list              risk:list:<t>:               sort:dir:severity:status:q:page|after:size
+--   risk list              risk:list:<t>:               sort:dir:severity:status:q:page|after:size:filters
 --   risk detail            risk:id:<t>:                 <risk id>
+--   risk history           risk:history:<t>:<risk id>:  page:size
 --   risk search            risk:search:<t>:             q:page:size
 --   risk matrix            risk:matrix:<t>:             <period>
 --   dashboard stats        dashboard:stats:<t>:         <period>
@@ -40,6 +48,11 @@ CREATE FUNCTION openrisk._kp_risk_list(tenant uuid) RETURNS text LANGUAGE sql IM
 AS $$ SELECT openrisk._kp('risk', 'list', tenant) $$;
 CREATE FUNCTION openrisk._kp_risk_id(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT openrisk._kp('risk', 'id', tenant) $$;
+CREATE FUNCTION openrisk._kp_risk_history(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp('risk', 'history', tenant) $$;
+-- The history keys of one risk.
+CREATE FUNCTION openrisk._kp_risk_history_of(tenant uuid, risk uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_risk_history(tenant) || risk || ':' $$;
 CREATE FUNCTION openrisk._kp_risk_search(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT openrisk._kp('risk', 'search', tenant) $$;
 CREATE FUNCTION openrisk._kp_risk_matrix(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -65,7 +78,8 @@ CREATE FUNCTION openrisk._tenant_key_prefixes(tenant uuid)
 RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT ARRAY[openrisk._kp_risk_list(tenant), openrisk._kp_risk_id(tenant),
-                 openrisk._kp_risk_search(tenant), openrisk._kp_risk_matrix(tenant),
+                 openrisk._kp_risk_history(tenant), openrisk._kp_risk_search(tenant),
+                 openrisk._kp_risk_matrix(tenant),
                  openrisk._kp_dashboard_stats(tenant), openrisk._kp_dashboard_matrix(tenant),
                  openrisk._kp_dashboard_timeline(tenant), openrisk._kp_report(tenant),
                  openrisk._kp_app_id(tenant)]
@@ -82,21 +96,26 @@ CREATE FUNCTION openrisk._key_text(value text)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT CASE WHEN value IS NULL THEN '-' ELSE md5(value) END $$;
 
--- The keys, one per endpoint.  Arguments arrive normalised.
+-- The keys, one per endpoint.  Arguments arrive normalised.  filters is
+-- the list's canonical filter text (NULL: none, and no segment at all).
 CREATE FUNCTION openrisk._key_risk_list(tenant uuid, sort_by text, sort_dir text, severity text,
                                         status text, q text, page integer, page_size integer,
-                                        after text)
+                                        after text, filters text DEFAULT NULL)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT openrisk._kp_risk_list(tenant) ||
            concat_ws(':', sort_by, sort_dir, coalesce(severity, '-'), coalesce(status, '-'),
                      openrisk._key_text(q),
                      CASE WHEN after IS NULL THEN page::text ELSE 'after-' || md5(after) END,
-                     page_size)
+                     page_size, 'f-' || md5(filters))
 $$;
 
 CREATE FUNCTION openrisk._key_risk_id(tenant uuid, id uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT openrisk._kp_risk_id(tenant) || id $$;
+
+CREATE FUNCTION openrisk._key_risk_history(tenant uuid, risk uuid, page integer, page_size integer)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_risk_history_of(tenant, risk) || concat_ws(':', page, page_size) $$;
 
 CREATE FUNCTION openrisk._key_risk_search(tenant uuid, q text, page integer, page_size integer)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -183,13 +202,15 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION openrisk._kp(text, text, uuid), openrisk._kp_risk_list(uuid),
-    openrisk._kp_risk_id(uuid), openrisk._kp_risk_search(uuid), openrisk._kp_risk_matrix(uuid),
+    openrisk._kp_risk_id(uuid), openrisk._kp_risk_history(uuid), openrisk._kp_risk_history_of(uuid, uuid),
+    openrisk._kp_risk_search(uuid), openrisk._kp_risk_matrix(uuid),
     openrisk._kp_dashboard_stats(uuid), openrisk._kp_dashboard_matrix(uuid),
     openrisk._kp_dashboard_timeline(uuid), openrisk._kp_report(uuid), openrisk._kp_connector_list(),
     openrisk._kp_connector_id(), openrisk._kp_app_id(uuid), openrisk._tenant_key_prefixes(uuid),
     openrisk._family(text), openrisk._key_text(text),
-    openrisk._key_risk_list(uuid, text, text, text, text, text, integer, integer, text),
-    openrisk._key_risk_id(uuid, uuid), openrisk._key_risk_search(uuid, text, integer, integer),
+    openrisk._key_risk_list(uuid, text, text, text, text, text, integer, integer, text, text),
+    openrisk._key_risk_id(uuid, uuid), openrisk._key_risk_history(uuid, uuid, integer, integer),
+    openrisk._key_risk_search(uuid, text, integer, integer),
     openrisk._key_risk_matrix(uuid, text), openrisk._key_dashboard_stats(uuid, text),
     openrisk._key_dashboard_matrix(uuid), openrisk._key_dashboard_timeline(uuid, integer),
     openrisk._key_connector_list(text, text, integer, integer), openrisk._key_connector_id(uuid),

@@ -15,6 +15,15 @@
 --
 -- Bulk loads: history is written by statement-level triggers with
 -- transition tables (one INSERT ... SELECT per statement, not one per row).
+--
+-- The audit trail: every history row records who wrote (actor) and, for a
+-- write through the API, the gateway's request id, taken from the
+-- settings openrisk.actor / openrisk.request_id.  The API's write
+-- functions (45_risk_writes.sql) set them for the duration of the write
+-- from their arguments -- the gateway passes the token's sub and its
+-- request id in the one prepared call -- so a trigger far down (a
+-- re-score after an asset link) still knows who caused it.  A plain SQL
+-- write records openrisk.actor if the session set it, else current_user.
 
 -- Criticality of an asset as a score multiplier.
 CREATE FUNCTION openrisk._criticality_factor(criticality text)
@@ -155,6 +164,39 @@ CREATE TRIGGER assets_rescore AFTER UPDATE ON openrisk.assets
     REFERENCING OLD TABLE AS old_assets NEW TABLE AS new_assets
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._assets_rescore();
 
+-- Who is writing, for the history: openrisk.actor, else the current role.
+CREATE FUNCTION openrisk._history_actor()
+RETURNS text LANGUAGE sql STABLE
+AS $$ SELECT coalesce(nullif(current_setting('openrisk.actor', true), ''), current_user::text) $$;
+
+-- The request a write belongs to, when a caller said (openrisk.request_id).
+CREATE FUNCTION openrisk._history_request_id()
+RETURNS text LANGUAGE sql STABLE
+AS $$ SELECT nullif(current_setting('openrisk.request_id', true), '') $$;
+
+-- The fields a client sees that differ between two versions of a risk, in
+-- the order risk_get shows them; updated_at, which every update moves, is
+-- left out.  A re-score after an asset change shows as 'score' alone.
+CREATE FUNCTION openrisk._risk_changed_fields(n openrisk.risks, o openrisk.risks)
+RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT array_remove(ARRAY[
+        CASE WHEN n.title IS DISTINCT FROM o.title THEN 'title' END,
+        CASE WHEN n.description IS DISTINCT FROM o.description THEN 'description' END,
+        CASE WHEN n.impact IS DISTINCT FROM o.impact THEN 'impact' END,
+        CASE WHEN n.probability IS DISTINCT FROM o.probability THEN 'probability' END,
+        CASE WHEN n.score IS DISTINCT FROM o.score THEN 'score' END,
+        CASE WHEN n.status IS DISTINCT FROM o.status THEN 'status' END,
+        CASE WHEN n.tags IS DISTINCT FROM o.tags THEN 'tags' END,
+        CASE WHEN n.frameworks IS DISTINCT FROM o.frameworks THEN 'frameworks' END,
+        CASE WHEN n.owner IS DISTINCT FROM o.owner THEN 'owner' END,
+        CASE WHEN n.source IS DISTINCT FROM o.source THEN 'source' END,
+        CASE WHEN n.external_id IS DISTINCT FROM o.external_id THEN 'external_id' END,
+        CASE WHEN n.custom_fields IS DISTINCT FROM o.custom_fields THEN 'custom_fields' END,
+        CASE WHEN n.created_at IS DISTINCT FROM o.created_at THEN 'created_at' END,
+        CASE WHEN n.deleted_at IS DISTINCT FROM o.deleted_at THEN 'deleted_at' END], NULL)
+$$;
+
 -- One risk_history row per created, updated or deleted risk.  A soft
 -- delete (deleted_at set) is a DELETE event; clearing deleted_at again is
 -- a CREATE event, so the timeline's running sums stay exact.  Updates of
@@ -162,7 +204,8 @@ CREATE TRIGGER assets_rescore AFTER UPDATE ON openrisk.assets
 -- neither are mitigation-count updates (nothing shown changed).
 --
 -- _risk_event(old row, new row) -- NULL old for an INSERT, NULL new for a
--- DELETE -- is the event as a risk_history row (id unset), or NULL when
+-- DELETE -- is the event as a risk_history row (id, actor and request id
+-- unset: they are the session's, added when it is stored), or NULL when
 -- the change is no event.  It is the one definition of an event: the
 -- history trigger stores it, and the aggregate trigger
 -- (25_aggregates.sql) sums it into the timeline's figures.
@@ -179,7 +222,11 @@ BEGIN
                        CASE WHEN n IS NULL THEN now()
                             WHEN e.kind = 'DELETE' THEN n.deleted_at
                             WHEN o IS NULL THEN n.created_at
-                            ELSE n.updated_at END)::openrisk.risk_history END
+                            ELSE n.updated_at END,
+                       NULL, NULL,
+                       -- (NOT (x IS NULL): a row with some NULL fields is not IS NOT NULL)
+                       CASE WHEN NOT (o IS NULL) AND NOT (n IS NULL)
+                            THEN openrisk._risk_changed_fields(n, o) END)::openrisk.risk_history END
           FROM (SELECT CASE WHEN n IS NULL THEN o ELSE n END AS r) x,
                (SELECT CASE
                     WHEN o IS NULL THEN CASE WHEN n.deleted_at IS NULL THEN 'CREATE' END
@@ -191,15 +238,18 @@ BEGIN
 END
 $$;
 
--- Store events (rows of _risk_event; NULLs skipped).
+-- Store events (rows of _risk_event; NULLs skipped), attributed to the
+-- session's actor and request.
 CREATE FUNCTION openrisk._record_events(events openrisk.risk_history[])
 RETURNS void LANGUAGE plpgsql
 AS $$
 BEGIN
     INSERT INTO openrisk.risk_history
-            (tenant_id, risk_id, change_type, score, impact, probability, status, old_score, old_status, changed_at)
+            (tenant_id, risk_id, change_type, score, impact, probability, status, old_score, old_status, changed_at,
+             actor, request_id, changed_fields)
         SELECT e.tenant_id, e.risk_id, e.change_type, e.score, e.impact, e.probability, e.status,
-               e.old_score, e.old_status, e.changed_at
+               e.old_score, e.old_status, e.changed_at,
+               openrisk._history_actor(), openrisk._history_request_id(), e.changed_fields
           FROM unnest(events) e
          WHERE e.risk_id IS NOT NULL;
 END
@@ -238,6 +288,8 @@ CREATE TRIGGER risks_history_delete AFTER DELETE ON openrisk.risks
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risks_history();
 
 REVOKE ALL ON FUNCTION openrisk._criticality_factor(text),
+    openrisk._history_actor(), openrisk._history_request_id(),
+    openrisk._risk_changed_fields(openrisk.risks, openrisk.risks),
     openrisk._is_count_update(openrisk.risks, openrisk.risks),
     openrisk._risk_score(uuid, integer, integer), openrisk._risks_before_write(),
     openrisk._rescore_risks(uuid[]), openrisk._risk_assets_rescore(),

@@ -20,6 +20,9 @@
 --     last year does not drop the 'week' figures).
 --   * A risk's own key (risk_get shows its mitigations and assets) when it
 --     or anything hanging off it changes.
+--   * A risk's history keys when history rows of that risk are written:
+--     risk_history has its own trigger, so whatever writes history (a
+--     risk trigger, a retention purge) drops exactly those risks' pages.
 -- Keys and patterns come from 16_keys.sql, the one place they are spelled.
 --
 -- Statement-level triggers with transition tables keep a bulk load cheap:
@@ -31,16 +34,21 @@
 CREATE FUNCTION openrisk._max_exact_invalidations()
 RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 1000 $$;
 
--- The risk:id keys of some risks of one tenant; the family pattern when
--- there are too many to name one by one.
-CREATE FUNCTION openrisk._risk_id_patterns(tenant uuid, risk_ids uuid[])
+-- The keys of some risks of one tenant in a per-risk family: 'id', each
+-- risk's own key (risk_get); 'history', each risk's history pages (a
+-- prefix per risk).  The tenant's whole family when there are too many to
+-- name one by one.
+CREATE FUNCTION openrisk._risk_id_patterns(tenant uuid, risk_ids uuid[], family text DEFAULT 'id')
 RETURNS text[] LANGUAGE plpgsql IMMUTABLE
 AS $$
 BEGIN
     RETURN (
     SELECT CASE WHEN cardinality(risk_ids) > openrisk._max_exact_invalidations()
-                    THEN ARRAY[openrisk._family(openrisk._kp_risk_id(tenant))]
-                    ELSE ARRAY(SELECT openrisk._key_risk_id(tenant, r) FROM unnest(risk_ids) r) END);
+                THEN ARRAY[openrisk._family(CASE family WHEN 'history' THEN openrisk._kp_risk_history(tenant)
+                                                                 ELSE openrisk._kp_risk_id(tenant) END)]
+                WHEN family = 'history'
+                THEN ARRAY(SELECT openrisk._family(openrisk._kp_risk_history_of(tenant, r)) FROM unnest(risk_ids) r)
+                ELSE ARRAY(SELECT openrisk._key_risk_id(tenant, r) FROM unnest(risk_ids) r) END);
 END
 $$;
 
@@ -103,18 +111,22 @@ CREATE TRIGGER risks_invalidate_delete AFTER DELETE ON openrisk.risks
 -- them, so the risks they touch.  What they do to dashboards flows through
 -- the risk rows (mitigation counters, re-scoring), invalidated above and
 -- by the aggregates.  INSERT and DELETE see changed_rows, UPDATE both.
+-- The trigger argument names the per-risk family to drop (default 'id');
+-- risk_history's triggers pass 'history'.
 CREATE FUNCTION openrisk._risk_children_invalidate()
 RETURNS trigger LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
+DECLARE
+    family text := coalesce(TG_ARGV[0], 'id');
 BEGIN
     IF TG_OP = 'UPDATE' THEN
-        PERFORM openrisk._invalidate(openrisk._risk_id_patterns(tenant_id, array_agg(DISTINCT risk_id)))
+        PERFORM openrisk._invalidate(openrisk._risk_id_patterns(tenant_id, array_agg(DISTINCT risk_id), family))
            FROM (SELECT tenant_id, risk_id FROM new_rows
                  UNION SELECT tenant_id, risk_id FROM old_rows) t
           GROUP BY tenant_id;
     ELSE
-        PERFORM openrisk._invalidate(openrisk._risk_id_patterns(tenant_id, array_agg(DISTINCT risk_id)))
+        PERFORM openrisk._invalidate(openrisk._risk_id_patterns(tenant_id, array_agg(DISTINCT risk_id), family))
            FROM changed_rows GROUP BY tenant_id;
     END IF;
     RETURN NULL;
@@ -140,6 +152,17 @@ CREATE TRIGGER risk_assets_invalidate_update AFTER UPDATE ON openrisk.risk_asset
 CREATE TRIGGER risk_assets_invalidate_delete AFTER DELETE ON openrisk.risk_assets
     REFERENCING OLD TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risk_children_invalidate();
+
+-- risk_history: the history pages of the risks whose rows changed.
+CREATE TRIGGER risk_history_invalidate_insert AFTER INSERT ON openrisk.risk_history
+    REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risk_children_invalidate('history');
+CREATE TRIGGER risk_history_invalidate_update AFTER UPDATE ON openrisk.risk_history
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risk_children_invalidate('history');
+CREATE TRIGGER risk_history_invalidate_delete AFTER DELETE ON openrisk.risk_history
+    REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._risk_children_invalidate('history');
 
 -- An asset's name, type or criticality changed: the risks linked to it show
 -- it.  (A criticality change also re-scores them: a risk UPDATE, above.)  A
@@ -201,6 +224,8 @@ CREATE TRIGGER mitigations_invalidate_truncate AFTER TRUNCATE ON openrisk.mitiga
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._truncate_invalidate();
 CREATE TRIGGER risk_assets_invalidate_truncate AFTER TRUNCATE ON openrisk.risk_assets
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._truncate_invalidate();
+CREATE TRIGGER risk_history_invalidate_truncate AFTER TRUNCATE ON openrisk.risk_history
+    FOR EACH STATEMENT EXECUTE FUNCTION openrisk._truncate_invalidate();
 CREATE TRIGGER assets_invalidate_truncate AFTER TRUNCATE ON openrisk.assets
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._truncate_invalidate();
 CREATE TRIGGER marketplace_apps_invalidate_truncate AFTER TRUNCATE ON openrisk.marketplace_apps
@@ -234,7 +259,7 @@ CREATE TRIGGER marketplace_apps_invalidate_delete AFTER DELETE ON openrisk.marke
     REFERENCING OLD TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._apps_invalidate();
 
-REVOKE ALL ON FUNCTION openrisk._max_exact_invalidations(), openrisk._risk_id_patterns(uuid, uuid[]),
+REVOKE ALL ON FUNCTION openrisk._max_exact_invalidations(), openrisk._risk_id_patterns(uuid, uuid[], text),
     openrisk._risk_change_patterns(uuid, uuid[], boolean), openrisk._risks_invalidate(),
     openrisk._risk_children_invalidate(), openrisk._assets_invalidate(),
     openrisk._connectors_invalidate(), openrisk._truncate_invalidate(),

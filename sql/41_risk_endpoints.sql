@@ -11,8 +11,13 @@
 
 -- risk_get: one live risk with its mitigations and linked assets; NULL
 -- when it does not exist, is deleted, or belongs to another tenant.
+-- This body is the risk's representation: its ETag (the engine's hash of
+-- it) is what GET returns and what If-Match is compared with inside the
+-- write functions (45_risk_writes.sql), so it must be the same bytes
+-- whichever session computes it: timestamps in UTC, whatever TimeZone.
 CREATE FUNCTION openrisk._risk_get_compute(p_tenant uuid, p_id uuid)
 RETURNS json LANGUAGE plpgsql STABLE
+SET timezone = 'UTC'
 AS $$
 BEGIN
     RETURN (
@@ -64,6 +69,7 @@ $$;
 CREATE FUNCTION openrisk._risk_search_compute(p_tenant uuid, p_q text, p_page integer, p_page_size integer)
 RETURNS json LANGUAGE plpgsql STABLE
 SET search_path = openrisk, pg_catalog, pg_temp
+SET timezone = 'UTC'
 AS $$
 DECLARE
     tsq tsquery := websearch_to_tsquery('simple', p_q);

@@ -7,12 +7,24 @@
 -- 20_scoring.sql and 30_invalidation.sql, so a write through plain SQL is
 -- exactly as correct as one through these functions.
 --
+-- Conditional writes and the audit trail: the _meta functions (what the
+-- gateway calls, one prepared call per request) take an If-Match value,
+-- an actor and a request id.  A risk's ETag is the engine's hash of its
+-- representation, risk_get's body (41_risk_endpoints.sql): the ETag GET
+-- returns, cached or not, is the ETag a write compares If-Match with and
+-- the ETag it returns for the new representation -- one definition of
+-- "this version of the risk", covering everything GET shows (its fields,
+-- mitigations and assets), with nothing extra to keep in step.  The
+-- comparison happens under the risk's row lock (_risk_write_precondition).
+--
 -- Errors: 22023 for a body that is not an object, an unknown field or a
 -- field of the wrong JSON type; 22P02 for a malformed uuid in asset_ids;
 -- 23xxx (with the constraint's human sentence) for values the table
 -- rejects: a missing title (23502), a title over 255 characters or an
 -- impact of 0 or 6 (23514), an asset of another tenant (23503).
--- Not found is NULL (risk_update) or false (risk_delete), never an error.
+-- Not found is NULL (risk_update) or false (risk_delete), never an error;
+-- the _meta functions say 'not_found'.  A malformed If-Match, an actor
+-- over 200 or a request id over 64 characters are 22023.
 
 -- The fields a body may carry, their JSON type, and whether a create may
 -- set them (status may not: new risks are DRAFT).
@@ -96,102 +108,260 @@ AS $$
     ON CONFLICT DO NOTHING;
 $$;
 
--- Create a risk (status DRAFT) and return it as risk_get shows it.
-CREATE FUNCTION openrisk.risk_create(tenant uuid, body jsonb)
-RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = openrisk, pg_catalog, pg_temp
+-- What a write function tells its caller (the gateway turns it into the
+-- HTTP status and headers): the outcome -- 'created', 'updated',
+-- 'deleted', 'not_found' or 'precondition_failed' -- the ETag of the
+-- risk's representation (after the write; on a failed precondition, the
+-- current one, for the 412), and that representation when there is one.
+CREATE TYPE openrisk.write_result AS (
+    outcome text,
+    etag    text,
+    value   text
+);
+
+-- An If-Match value as the list of ETags it admits: {'*'} for "*" (any
+-- existing risk), else its strong entity-tags without quotes.  Weak tags
+-- (W/"...") are dropped, because If-Match compares strongly (RFC 9110,
+-- 13.1.1), so a list of weak tags admits nothing.  A bare 16-hex ETag, as
+-- risk_get_meta's etag column gives it, is accepted for SQL callers.
+-- NULL for no If-Match; 22023 for anything malformed.
+CREATE FUNCTION openrisk._if_match_arg(if_match text)
+RETURNS text[] LANGUAGE plpgsql IMMUTABLE
 AS $$
 DECLARE
-    new_id uuid;
+    v text := btrim(if_match);
+BEGIN
+    IF v IS NULL THEN
+        RETURN NULL;
+    ELSIF v = '*' OR v ~ '^[0-9a-f]{16}$' THEN
+        RETURN ARRAY[v];
+    ELSIF length(v) <= 1000 AND v ~ '^(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*$' THEN
+        RETURN ARRAY(SELECT m[2] FROM regexp_matches(v, '(W/)?"([^"]*)"', 'g') m WHERE m[1] IS NULL);
+    END IF;
+    PERFORM openrisk._bad_parameter('If-Match must be * or a list of quoted ETags, e.g. "0123456789abcdef"',
+                                    'send the ETag a GET of the risk returned, quotes included');
+    RETURN NULL;
+END
+$$;
+
+-- The start of a write to one live risk: lock its row, then compare the
+-- If-Match tags with the ETag of its current representation, computed
+-- now by the very function that computes GET's body (whose cached ETag
+-- is the engine's hash of those bytes).  Every write of the risk through
+-- these functions, and every insert of a child row (its foreign key
+-- check), queues on the lock, so the representation compared is the one
+-- the write replaces: no read-then-write race.  NULL (outcome NULL) when
+-- the write may go ahead, else the outcome to return.
+CREATE FUNCTION openrisk._risk_write_precondition(p_tenant uuid, p_id uuid, p_tags text[])
+RETURNS openrisk.write_result LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    current_etag text;
+BEGIN
+    PERFORM 1 FROM openrisk.risks r
+     WHERE r.tenant_id = p_tenant AND r.id = p_id AND r.deleted_at IS NULL
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN ROW('not_found', NULL, NULL)::openrisk.write_result;
+    END IF;
+    IF p_tags IS NOT NULL AND NOT '*' = ANY (p_tags) THEN
+        current_etag := openrisk.cache_etag(openrisk._risk_get_compute(p_tenant, p_id)::text);
+        IF NOT current_etag = ANY (p_tags) THEN
+            RETURN ROW('precondition_failed', current_etag, NULL)::openrisk.write_result;
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- Attribute the writes that follow to an actor and a request, for the
+-- history triggers (20_scoring.sql), by setting openrisk.actor and
+-- openrisk.request_id for the transaction; returns their previous values
+-- for _write_attribution_end, which puts them back when the write is done
+-- (a later plain statement of the same transaction is not this actor's).
+-- An error ends the (sub)transaction, which undoes both.  The actor is
+-- the argument, else what the session set, else session_user: inside
+-- these SECURITY DEFINER functions current_user is their owner.
+CREATE FUNCTION openrisk._write_attribution(actor text, request_id text)
+RETURNS text[] LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    before text[] := ARRAY[current_setting('openrisk.actor', true), current_setting('openrisk.request_id', true)];
+    v_actor text := openrisk._text_arg(actor, 'actor', 200);
+    v_request text := openrisk._text_arg(request_id, 'request_id', 64);
+BEGIN
+    PERFORM set_config('openrisk.actor', coalesce(v_actor, nullif(before[1], ''), session_user::text), true);
+    IF v_request IS NOT NULL THEN
+        PERFORM set_config('openrisk.request_id', v_request, true);
+    END IF;
+    RETURN before;
+END
+$$;
+
+CREATE FUNCTION openrisk._write_attribution_end(before text[])
+RETURNS void LANGUAGE sql VOLATILE
+AS $$
+    SELECT set_config('openrisk.actor', coalesce(before[1], ''), true),
+           set_config('openrisk.request_id', coalesce(before[2], ''), true)
+$$;
+
+-- The rows of a write: a new risk (p_id NULL; returns its id) or the
+-- fields present in body on risk p_id (already locked), and the asset
+-- links when body has asset_ids.  A constraint violation is re-raised
+-- with the constraint's human sentence (_raise_constraint).
+CREATE FUNCTION openrisk._risk_write_rows(p_tenant uuid, p_id uuid, body jsonb)
+RETURNS uuid LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    new_id uuid := p_id;
     v_state text; v_constraint text; v_table text; v_column text; v_message text;
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
-    PERFORM openrisk._check_risk_body(body, true);
-    BEGIN
+    IF p_id IS NULL THEN
         INSERT INTO openrisk.risks (tenant_id, title, description, impact, probability, tags,
                                     frameworks, owner, source, external_id, custom_fields)
-        VALUES (tenant, body ->> 'title', body ->> 'description',
+        VALUES (p_tenant, body ->> 'title', body ->> 'description',
                 openrisk._json_int(body, 'impact'), openrisk._json_int(body, 'probability'),
                 coalesce(openrisk._json_text_array(body, 'tags'), '{}'),
                 coalesce(openrisk._json_text_array(body, 'frameworks'), '{}'),
                 body ->> 'owner', coalesce(upper(body ->> 'source'), 'MANUAL'),
                 body ->> 'external_id', coalesce(nullif(body -> 'custom_fields', 'null'), '{}'))
         RETURNING id INTO new_id;
-        IF body ? 'asset_ids' THEN
-            PERFORM openrisk._set_risk_assets(tenant, new_id,
-                                              openrisk._json_text_array(body, 'asset_ids')::uuid[]);
-        END IF;
-    EXCEPTION WHEN integrity_constraint_violation THEN
-        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_constraint = CONSTRAINT_NAME,
-            v_table = TABLE_NAME, v_column = COLUMN_NAME, v_message = MESSAGE_TEXT;
-        PERFORM openrisk._raise_constraint(v_state, v_constraint, v_table, v_column, v_message);
-    END;
-    RETURN openrisk._risk_get_compute(tenant, new_id);
+    ELSE
+        UPDATE openrisk.risks r SET
+            title = CASE WHEN body ? 'title' THEN body ->> 'title' ELSE r.title END,
+            description = CASE WHEN body ? 'description' THEN body ->> 'description' ELSE r.description END,
+            impact = CASE WHEN body ? 'impact' THEN openrisk._json_int(body, 'impact') ELSE r.impact END,
+            probability = CASE WHEN body ? 'probability' THEN openrisk._json_int(body, 'probability')
+                               ELSE r.probability END,
+            status = CASE WHEN body ? 'status' THEN upper(body ->> 'status') ELSE r.status END,
+            tags = CASE WHEN body ? 'tags' THEN coalesce(openrisk._json_text_array(body, 'tags'), '{}')
+                        ELSE r.tags END,
+            frameworks = CASE WHEN body ? 'frameworks'
+                              THEN coalesce(openrisk._json_text_array(body, 'frameworks'), '{}')
+                              ELSE r.frameworks END,
+            owner = CASE WHEN body ? 'owner' THEN body ->> 'owner' ELSE r.owner END,
+            source = CASE WHEN body ? 'source' THEN upper(body ->> 'source') ELSE r.source END,
+            external_id = CASE WHEN body ? 'external_id' THEN body ->> 'external_id' ELSE r.external_id END,
+            custom_fields = CASE WHEN body ? 'custom_fields'
+                                 THEN coalesce(nullif(body -> 'custom_fields', 'null'), '{}')
+                                 ELSE r.custom_fields END
+         WHERE r.tenant_id = p_tenant AND r.id = p_id;
+    END IF;
+    IF body ? 'asset_ids' THEN
+        PERFORM openrisk._set_risk_assets(p_tenant, new_id, openrisk._json_text_array(body, 'asset_ids')::uuid[]);
+    END IF;
+    RETURN new_id;
+EXCEPTION WHEN integrity_constraint_violation THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_constraint = CONSTRAINT_NAME,
+        v_table = TABLE_NAME, v_column = COLUMN_NAME, v_message = MESSAGE_TEXT;
+    PERFORM openrisk._raise_constraint(v_state, v_constraint, v_table, v_column, v_message);
+    RETURN NULL;
+END
+$$;
+
+-- A written risk's outcome: its representation and that ETag.
+CREATE FUNCTION openrisk._risk_written(p_tenant uuid, p_id uuid, outcome text)
+RETURNS openrisk.write_result LANGUAGE sql STABLE
+AS $$
+    SELECT ROW(outcome, openrisk.cache_etag(v), v)::openrisk.write_result
+      FROM (SELECT openrisk._risk_get_compute(p_tenant, p_id)::text AS v) x
+$$;
+
+-- Create a risk (status DRAFT): 'created', its ETag and its representation.
+CREATE FUNCTION openrisk.risk_create_meta(tenant uuid, body jsonb, actor text DEFAULT NULL,
+                                          request_id text DEFAULT NULL)
+RETURNS openrisk.write_result LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = openrisk, pg_catalog, pg_temp
+AS $$
+DECLARE
+    before text[];
+    new_id uuid;
+BEGIN
+    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._check_risk_body(body, true);
+    before := openrisk._write_attribution(actor, request_id);
+    new_id := openrisk._risk_write_rows(tenant, NULL, body);
+    PERFORM openrisk._write_attribution_end(before);
+    RETURN openrisk._risk_written(tenant, new_id, 'created');
 END
 $$;
 
 -- Apply a partial update (only the fields present in patch) to a live
--- risk; NULL when the tenant has no such live risk.
-CREATE FUNCTION openrisk.risk_update(tenant uuid, id uuid, patch jsonb)
-RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- risk, if its representation still has an ETag if_match admits:
+-- 'updated' with the new ETag and representation, 'not_found', or
+-- 'precondition_failed' with the current ETag and nothing changed.
+CREATE FUNCTION openrisk.risk_update_meta(tenant uuid, id uuid, patch jsonb, if_match text DEFAULT NULL,
+                                          actor text DEFAULT NULL, request_id text DEFAULT NULL)
+RETURNS openrisk.write_result LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_state text; v_constraint text; v_table text; v_column text; v_message text;
+    tags text[] := openrisk._if_match_arg(if_match);
+    refused openrisk.write_result;
+    before text[];
 BEGIN
     PERFORM openrisk._require(tenant, 'tenant');
     PERFORM openrisk._require(id, 'id');
     PERFORM openrisk._check_risk_body(patch, false);
-    BEGIN
-        UPDATE openrisk.risks r SET
-            title = CASE WHEN patch ? 'title' THEN patch ->> 'title' ELSE r.title END,
-            description = CASE WHEN patch ? 'description' THEN patch ->> 'description' ELSE r.description END,
-            impact = CASE WHEN patch ? 'impact' THEN openrisk._json_int(patch, 'impact') ELSE r.impact END,
-            probability = CASE WHEN patch ? 'probability' THEN openrisk._json_int(patch, 'probability')
-                               ELSE r.probability END,
-            status = CASE WHEN patch ? 'status' THEN upper(patch ->> 'status') ELSE r.status END,
-            tags = CASE WHEN patch ? 'tags' THEN coalesce(openrisk._json_text_array(patch, 'tags'), '{}')
-                        ELSE r.tags END,
-            frameworks = CASE WHEN patch ? 'frameworks'
-                              THEN coalesce(openrisk._json_text_array(patch, 'frameworks'), '{}')
-                              ELSE r.frameworks END,
-            owner = CASE WHEN patch ? 'owner' THEN patch ->> 'owner' ELSE r.owner END,
-            source = CASE WHEN patch ? 'source' THEN upper(patch ->> 'source') ELSE r.source END,
-            external_id = CASE WHEN patch ? 'external_id' THEN patch ->> 'external_id' ELSE r.external_id END,
-            custom_fields = CASE WHEN patch ? 'custom_fields'
-                                 THEN coalesce(nullif(patch -> 'custom_fields', 'null'), '{}')
-                                 ELSE r.custom_fields END
-         WHERE r.tenant_id = risk_update.tenant AND r.id = risk_update.id AND r.deleted_at IS NULL;
-        IF NOT FOUND THEN
-            RETURN NULL;
-        END IF;
-        IF patch ? 'asset_ids' THEN
-            PERFORM openrisk._set_risk_assets(tenant, id,
-                                              openrisk._json_text_array(patch, 'asset_ids')::uuid[]);
-        END IF;
-    EXCEPTION WHEN integrity_constraint_violation THEN
-        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_constraint = CONSTRAINT_NAME,
-            v_table = TABLE_NAME, v_column = COLUMN_NAME, v_message = MESSAGE_TEXT;
-        PERFORM openrisk._raise_constraint(v_state, v_constraint, v_table, v_column, v_message);
-    END;
-    RETURN openrisk._risk_get_compute(tenant, id);
+    refused := openrisk._risk_write_precondition(tenant, id, tags);
+    IF refused.outcome IS NOT NULL THEN
+        RETURN refused;
+    END IF;
+    before := openrisk._write_attribution(actor, request_id);
+    PERFORM openrisk._risk_write_rows(tenant, id, patch);
+    PERFORM openrisk._write_attribution_end(before);
+    RETURN openrisk._risk_written(tenant, id, 'updated');
 END
 $$;
 
--- Soft delete: the risk disappears from every read; true when it existed.
-CREATE FUNCTION openrisk.risk_delete(tenant uuid, id uuid)
-RETURNS boolean LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- Soft delete under the same precondition: 'deleted', 'not_found' or
+-- 'precondition_failed'.  The risk disappears from every read.
+CREATE FUNCTION openrisk.risk_delete_meta(tenant uuid, id uuid, if_match text DEFAULT NULL,
+                                          actor text DEFAULT NULL, request_id text DEFAULT NULL)
+RETURNS openrisk.write_result LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
+DECLARE
+    tags text[] := openrisk._if_match_arg(if_match);
+    refused openrisk.write_result;
+    before text[];
 BEGIN
     PERFORM openrisk._require(tenant, 'tenant');
     PERFORM openrisk._require(id, 'id');
+    refused := openrisk._risk_write_precondition(tenant, id, tags);
+    IF refused.outcome IS NOT NULL THEN
+        RETURN refused;
+    END IF;
+    before := openrisk._write_attribution(actor, request_id);
     UPDATE openrisk.risks r SET deleted_at = now()
-     WHERE r.tenant_id = risk_delete.tenant AND r.id = risk_delete.id AND r.deleted_at IS NULL;
-    RETURN FOUND;
+     WHERE r.tenant_id = risk_delete_meta.tenant AND r.id = risk_delete_meta.id;
+    PERFORM openrisk._write_attribution_end(before);
+    RETURN ROW('deleted', NULL, NULL)::openrisk.write_result;
 END
 $$;
 
+-- The plain functions of SQL callers: the representation (NULL when not
+-- found) or whether the risk was deleted; the actor is openrisk.actor if
+-- the session set it, else session_user.  Conditional writes are the
+-- _meta functions' (their outcome says what happened).
+CREATE FUNCTION openrisk.risk_create(tenant uuid, body jsonb)
+RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = openrisk, pg_catalog, pg_temp
+AS $$ SELECT (openrisk.risk_create_meta(tenant, body)).value::json $$;
+
+CREATE FUNCTION openrisk.risk_update(tenant uuid, id uuid, patch jsonb)
+RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = openrisk, pg_catalog, pg_temp
+AS $$ SELECT (openrisk.risk_update_meta(tenant, id, patch)).value::json $$;
+
+CREATE FUNCTION openrisk.risk_delete(tenant uuid, id uuid)
+RETURNS boolean LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = openrisk, pg_catalog, pg_temp
+AS $$ SELECT (openrisk.risk_delete_meta(tenant, id)).outcome = 'deleted' $$;
+
 REVOKE ALL ON FUNCTION openrisk._risk_body_fields(), openrisk._check_risk_body(jsonb, boolean),
     openrisk._json_int(jsonb, text), openrisk._json_text_array(jsonb, text),
-    openrisk._set_risk_assets(uuid, uuid, uuid[]) FROM PUBLIC;
+    openrisk._set_risk_assets(uuid, uuid, uuid[]), openrisk._if_match_arg(text),
+    openrisk._risk_write_precondition(uuid, uuid, text[]), openrisk._write_attribution(text, text),
+    openrisk._write_attribution_end(text[]), openrisk._risk_write_rows(uuid, uuid, jsonb),
+    openrisk._risk_written(uuid, uuid, text) FROM PUBLIC;

@@ -46,6 +46,12 @@ CREATE FUNCTION @extschema@.cache_stamp()
 RETURNS bigint AS 'MODULE_PATHNAME', 'openrisk_cache_stamp'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
+-- The ETag cache_fetch_meta() reports for a value (16 hex digits): public,
+-- it is a hash of its argument and reads nothing.
+CREATE FUNCTION @extschema@.cache_etag(value text)
+RETURNS text AS 'MODULE_PATHNAME', 'openrisk_cache_etag'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
 CREATE FUNCTION @extschema@.cache_reset()
 RETURNS void AS 'MODULE_PATHNAME', 'openrisk_cache_reset'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;

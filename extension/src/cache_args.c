@@ -44,6 +44,13 @@ or_cache_lookup_allowed(const KeyInfo *ki)
 	return true;
 }
 
+/* A value's ETag as SQL text: 16 hex digits, the one format everywhere. */
+Datum
+or_etag_datum(uint64 etag)
+{
+	return CStringGetTextDatum(psprintf("%016" INT64_MODIFIER "x", etag));
+}
+
 /* cache_fetch_meta's row: (hit, etag as 16 hex digits, value). */
 Datum
 or_fetch_result_datum(FunctionCallInfo fcinfo, const FetchOutcome *out)
@@ -58,7 +65,7 @@ or_fetch_result_datum(FunctionCallInfo fcinfo, const FetchOutcome *out)
 	values[0] = BoolGetDatum(out->hit);
 	if (out->value != NULL)
 	{
-		values[1] = CStringGetTextDatum(psprintf("%016" INT64_MODIFIER "x", out->etag));
+		values[1] = or_etag_datum(out->etag);
 		values[2] = PointerGetDatum(out->value);
 	}
 	else

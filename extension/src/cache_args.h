@@ -22,6 +22,7 @@ typedef struct FetchOutcome
 } FetchOutcome;
 
 extern bool or_cache_lookup_allowed(const KeyInfo *ki);
+extern Datum or_etag_datum(uint64 etag);
 extern Datum or_fetch_result_datum(FunctionCallInfo fcinfo, const FetchOutcome *out);
 extern int64 or_ttl_arg(FunctionCallInfo fcinfo, int argno, const char *key, int keylen);
 

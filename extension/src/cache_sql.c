@@ -252,6 +252,21 @@ openrisk_cache_stamp(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64((int64) or_read_stamp());
 }
 
+/*
+ * cache_etag(value): the validator cache_fetch_meta() reports for value.
+ * A caller that computes a value itself -- a write returning the new
+ * representation of what it changed -- hands out the very ETag a later
+ * cached read of that value carries, and can compare an If-Match with it.
+ */
+PG_FUNCTION_INFO_V1(openrisk_cache_etag);
+Datum
+openrisk_cache_etag(PG_FUNCTION_ARGS)
+{
+	text	   *v = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_DATUM(or_etag_datum(or_value_etag(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v))));
+}
+
 PG_FUNCTION_INFO_V1(openrisk_cache_reset);
 Datum
 openrisk_cache_reset(PG_FUNCTION_ARGS)

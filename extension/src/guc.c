@@ -11,6 +11,11 @@
  * how caching is switched off without a deploy).  TTLs are reloadable.
  * Every setting is documented in docs/CACHING.md.
  *
+ * openrisk.actor and openrisk.request_id are not the cache's: they carry
+ * who writes (and for which API request) to the history triggers of
+ * sql/20_scoring.sql.  They are defined here because the prefix is
+ * reserved, so an undefined openrisk.* name cannot be SET at all.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -34,6 +39,8 @@ int			or_wal_rmgr_id = RM_EXPERIMENTAL_ID;
 bool		or_wal_invalidations = true;
 bool		or_standby_cache = true;
 int			or_standby_pending_max = 0;
+static char *or_actor = NULL;
+static char *or_request_id = NULL;
 
 /* One namespace's TTL setting: built from a row of OR_NAMESPACES. */
 typedef struct NamespaceTtl
@@ -131,6 +138,16 @@ or_define_gucs(void)
 							 "Safe only while its primary writes invalidation records (openrisk.wal_invalidations).",
 							 &or_standby_cache, true,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("openrisk.actor",
+							   "Who the current writes are attributed to in risk_history.",
+							   "The API's write functions set it from their actor argument; "
+							   "a write without it records current_user.",
+							   &or_actor, "",
+							   PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("openrisk.request_id",
+							   "The API request the current writes belong to, recorded in risk_history.",
+							   NULL, &or_request_id, "",
+							   PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("openrisk");
 }
 

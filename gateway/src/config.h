@@ -41,9 +41,12 @@ struct gw_config {
 	char jwt_secret_file[1024];
 	size_t max_body_bytes;
 	enum log_level log_level;
-	int access_log;            /* 1: one line per request on stderr */
-	int64_t stats_interval_ms; /* pg_stat poll period */
-	int64_t drain_timeout_ms;  /* SIGTERM: how long in-flight requests get */
+	int access_log;             /* 1: one line per request on stderr */
+	int64_t stats_interval_ms;  /* pg_stat poll period */
+	int64_t drain_timeout_ms;   /* SIGTERM: how long in-flight requests get */
+	int max_event_streams;      /* GET /api/v1/events open at once (503 beyond) */
+	int64_t event_heartbeat_ms; /* comment line on an idle event stream */
+	int max_exports;            /* CSV exports running at once (503 beyond) */
 };
 
 /* Fill *cfg with the built-in defaults (development pool mode). */

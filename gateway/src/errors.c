@@ -57,6 +57,7 @@ const char *http_status_text(int status)
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
 	case 413: return "Payload Too Large";
 	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
@@ -79,6 +80,7 @@ const char *http_status_code(int status)
 	case 405: return "method_not_allowed";
 	case 408: return "request_timeout";
 	case 411: return "length_required";
+	case 412: return "precondition_failed";
 	case 413: return "payload_too_large";
 	case 414: return "uri_too_long";
 	case 415: return "unsupported_media_type";

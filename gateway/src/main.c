@@ -22,6 +22,7 @@
 
 #include "auth_jwt.h"
 #include "config.h"
+#include "events.h"
 #include "gateway.h"
 #include "listener.h"
 #include "log.h"
@@ -231,9 +232,13 @@ int main(int argc, char **argv)
 		log_warn("PostgreSQL is not reachable yet; requests get 503 until it is");
 	stats_poller_start(gw.pool, cfg.stats_interval_ms);
 
+	if (events_start(&gw) < 0)
+		log_warn("no event streams: GET /api/v1/events answers 503");
 	pipeline_init(&gw);
 	metrics_listener_init(&gw);
-	api = listener_start(cfg.listen, cfg.threads, cfg.keep_alive_ms, pipeline_begin_request, &gw);
+	/* streams and exports hold a thread each for as long as they run: theirs come on top */
+	api = listener_start(cfg.listen, cfg.threads + cfg.max_event_streams + cfg.max_exports, cfg.keep_alive_ms,
+			     pipeline_begin_request, &gw);
 	if (!api) {
 		log_error("cannot listen on %s (in use, or not host:port?)", cfg.listen);
 		return 1;
@@ -245,15 +250,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("openrisk-gateway %s listening on http://%s (metrics http://%s/metrics), pool %s: %d open / %d idle, "
-		 "%d threads",
+		 "%d threads + %d for event streams + %d for exports",
 		 GATEWAY_VERSION, cfg.listen, cfg.metrics_listen, config_pool_mode_name(cfg.pool_mode), cfg.pool_max_open,
-		 cfg.pool_max_idle, cfg.threads);
+		 cfg.pool_max_idle, cfg.threads, cfg.max_event_streams, cfg.max_exports);
 
 	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
 		;
 	log_info("received %s: draining in-flight requests (at most %lld ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 		 (long long)cfg.drain_timeout_ms);
 	atomic_store(&gw.draining, 1);
+	events_stop(); /* streams end now: they would hold the drain to its timeout */
 	if (wait_for_inflight(&gw, cfg.drain_timeout_ms) < 0)
 		log_warn("drain timeout reached; stopping with %d requests still running", atomic_load(&gw.inflight));
 	if (stop_bounded(api, 3000) < 0)

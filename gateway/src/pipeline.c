@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "auth_jwt.h"
+#include "events.h"
+#include "export.h"
 #include "log.h"
 #include "query.h"
 #include "request.h"
@@ -152,7 +154,21 @@ static int bind_params(struct request *req, const struct route *rt, const struct
 			b->values[i] = body;
 			break;
 		case PARAM_BODY_FIELD:
-			break; /* bound by bind_body_fields */
+		case PARAM_CURSOR:
+			break; /* bound by bind_body_fields; by the export, batch by batch */
+		case PARAM_HEADER:
+			b->values[i] = mg_get_header(req->conn, p->name);
+			if (b->values[i] && strlen(b->values[i]) >= PARAM_VALUE_MAX) {
+				snprintf(msg, sizeof msg, "the %s header is longer than %d bytes", p->name, PARAM_VALUE_MAX - 1);
+				return request_fail_status(req, 400, msg, NULL);
+			}
+			break;
+		case PARAM_ACTOR: /* a token without sub: the write is the gateway's database role's */
+			b->values[i] = claims->sub[0] ? claims->sub : NULL;
+			break;
+		case PARAM_REQUEST_ID:
+			b->values[i] = req->id;
+			break;
 		case PARAM_QUERY:
 			found = query_get(qs, p->name, b->buf[i], PARAM_VALUE_MAX);
 			if (found < 0) {
@@ -167,47 +183,24 @@ static int bind_params(struct request *req, const struct route *rt, const struct
 	return 0;
 }
 
-/* No connection for the statement: why, as the route wants it said. */
-static int reply_no_connection(struct request *req, const struct route *rt, enum pool_status st)
-{
-	if (rt->kind == KIND_HEALTH)
-		return reply_health(req, 0);
-	if (st == POOL_TIMEOUT)
-		return request_fail(req, 503, "pool_timeout", "no database connection became free in time; retry",
-				    "Retry-After: 1\r\n");
-	if (st == POOL_DOWN)
-		return request_fail(req, 503, "database_unavailable", "the database is unavailable; retry shortly",
-				    "Retry-After: 1\r\n");
-	return request_fail(req, 503, "shutting_down", "the gateway is shutting down", "Retry-After: 1\r\n");
-}
-
 /* One prepared statement on a pooled connection, then the reply. */
 static int execute(struct request *req, const struct route *rt, const char *const *values)
 {
-	for (int attempt = 0;; attempt++) {
-		struct pool_conn *c;
-		enum pool_status st = pool_acquire(gw->pool, gw->cfg->pool_acquire_timeout_ms, &c);
-		PGresult *r;
-		int broken, status;
+	enum pool_status st;
+	int broken, status;
+	PGresult *r = pool_run(gw->pool, gw->cfg->pool_acquire_timeout_ms, rt->stmt, rt->nparams, values,
+			       route_is_retryable(rt), &st, &broken);
 
-		if (st != POOL_OK)
-			return reply_no_connection(req, rt, st);
-		r = pool_exec(gw->pool, c, rt->stmt, rt->nparams, values);
-		broken = pool_conn_broken(c);
-		pool_release(gw->pool, c);
-		if (broken && route_is_retryable(rt) && attempt == 0) {
-			PQclear(r);
-			continue;
-		}
-		if (PQresultStatus(r) == PGRES_TUPLES_OK)
-			status = reply_result(req, rt, r);
-		else if (rt->kind == KIND_HEALTH)
-			status = reply_health(req, 0);
-		else
-			status = reply_sql_error(req, rt, r, broken);
-		PQclear(r);
-		return status;
-	}
+	if (!r)
+		return reply_no_connection(req, rt, st);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		status = reply_result(req, rt, r);
+	else if (rt->kind == KIND_HEALTH)
+		status = reply_health(req, 0);
+	else
+		status = reply_sql_error(req, rt, r, broken);
+	PQclear(r);
+	return status;
 }
 
 /* /ready: no statement, just whether the pool reached PostgreSQL. */
@@ -253,11 +246,13 @@ static int api_request(struct mg_connection *conn)
 		return reply_ready(&req);
 	if ((status = authorize(&req, rt, &claims)) != 0)
 		return status;
+	if (rt->kind == KIND_EVENTS)
+		return events_serve(&req, &claims);
 	status = read_body(&req, rt, &body, &b);
 	if (status == 0)
 		status = bind_params(&req, rt, &claims, m.id, body, &b);
 	if (status == 0)
-		status = execute(&req, rt, b.values);
+		status = rt->kind == KIND_EXPORT ? export_csv(gw, &req, rt, b.values) : execute(&req, rt, b.values);
 	free(body);
 	return status;
 }

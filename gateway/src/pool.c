@@ -298,6 +298,24 @@ PGresult *pool_exec(struct pool *p, struct pool_conn *c, int stmt, int nparams, 
 	return r;
 }
 
+PGresult *pool_run(struct pool *p, int64_t timeout_ms, int stmt, int nparams, const char *const *values, int retry,
+		   enum pool_status *st, int *broken)
+{
+	for (int attempt = 0;; attempt++) {
+		struct pool_conn *c;
+		PGresult *r;
+
+		if ((*st = pool_acquire(p, timeout_ms, &c)) != POOL_OK)
+			return NULL;
+		r = pool_exec(p, c, stmt, nparams, values);
+		*broken = c->broken;
+		pool_release(p, c);
+		if (!*broken || !retry || attempt > 0)
+			return r;
+		PQclear(r);
+	}
+}
+
 int pool_conn_broken(const struct pool_conn *c)
 {
 	return c->broken;

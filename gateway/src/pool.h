@@ -52,6 +52,17 @@ int pool_conn_broken(const struct pool_conn *c);
 /* Give the connection back; a broken one is closed and its idle peers too. */
 void pool_release(struct pool *p, struct pool_conn *c);
 
+/*
+ * One statement on a borrowed connection, given back before returning:
+ * acquire (up to timeout_ms), pool_exec, release.  The result (cleared by
+ * the caller), or NULL with *st saying why there was no connection.  With
+ * retry (reads: nothing can have been committed), a statement whose
+ * connection died runs once more on a fresh one.  *broken: the last
+ * attempt's connection died (the caller's reply differs).
+ */
+PGresult *pool_run(struct pool *p, int64_t timeout_ms, int stmt, int nparams, const char *const *values, int retry,
+		   enum pool_status *st, int *broken);
+
 /* Open one connection now (start-up warm-up); 0 when PostgreSQL answered. */
 int pool_warm(struct pool *p);
 

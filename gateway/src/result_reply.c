@@ -10,6 +10,7 @@
 #include "result_reply.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "errors.h"
 #include "http_reply.h"
@@ -69,6 +70,19 @@ static int reply_read(struct request *req, const struct route *rt, const PGresul
 							  (size_t)PQgetlength(r, 0, 0)));
 }
 
+int reply_no_connection(struct request *req, const struct route *rt, enum pool_status st)
+{
+	if (rt->kind == KIND_HEALTH)
+		return reply_health(req, 0);
+	if (st == POOL_TIMEOUT)
+		return request_fail(req, 503, "pool_timeout", "no database connection became free in time; retry",
+				    "Retry-After: 1\r\n");
+	if (st == POOL_DOWN)
+		return request_fail(req, 503, "database_unavailable", "the database is unavailable; retry shortly",
+				    "Retry-After: 1\r\n");
+	return request_fail(req, 503, "shutting_down", "the gateway is shutting down", "Retry-After: 1\r\n");
+}
+
 int reply_health(struct request *req, int up)
 {
 	static const char upb[] = "{\"status\":\"UP\",\"db\":\"CONNECTED\"}";
@@ -79,21 +93,56 @@ int reply_health(struct request *req, int up)
 	return request_reply(req, 503, req->headers, downb, sizeof downb - 1);
 }
 
-/* 201 + Location: the route's template filled with the second column. */
+/* The header line for a result's "etag" column ("" when it has none). */
+static const char *etag_line(const PGresult *r, char *out, size_t outlen)
+{
+	int col = PQfnumber(r, "etag");
+
+	if (col < 0 || PQntuples(r) < 1 || PQgetisnull(r, 0, col))
+		return "";
+	snprintf(out, outlen, "ETag: \"%s\"\r\n", PQgetvalue(r, 0, col));
+	return out;
+}
+
+/*
+ * A write the function refused, by its "outcome" column: 404, or 412 with
+ * the current ETag so the client can GET, merge and retry.  -1 when the
+ * write was done (or the statement reports no outcome).
+ */
+static int reply_refused_write(struct request *req, const struct route *rt, const PGresult *r)
+{
+	int col = PQfnumber(r, "outcome");
+	const char *outcome = col >= 0 && PQntuples(r) > 0 && !PQgetisnull(r, 0, col) ? PQgetvalue(r, 0, col) : "";
+	char etag[96], msg[192];
+
+	if (strcmp(outcome, "not_found") == 0)
+		return fail_not_found(req, rt);
+	if (strcmp(outcome, "precondition_failed") != 0)
+		return -1;
+	snprintf(msg, sizeof msg,
+		 "the %s changed since the ETag in If-Match was read; nothing was written (its current ETag is in "
+		 "this reply's ETag header)",
+		 rt->what);
+	return request_fail(req, 412, "precondition_failed", msg, etag_line(r, etag, sizeof etag));
+}
+
+/* 201 + Location (the route's template filled with the "id" column) + ETag. */
 static int reply_created(struct request *req, const struct route *rt, const PGresult *r)
 {
-	char headers[384], location[256];
+	char headers[sizeof req->headers + 384], location[256], etag[96];
+	int id = PQfnumber(r, "id");
 
-	if (PQnfields(r) < 2 || PQgetisnull(r, 0, 1) ||
-	    route_expand(rt->location, PQgetvalue(r, 0, 1), location, sizeof location) < 0)
+	if (id < 0 || PQgetisnull(r, 0, id) || route_expand(rt->location, PQgetvalue(r, 0, id), location, sizeof location) < 0)
 		return -1;
-	snprintf(headers, sizeof headers, "%sLocation: %s\r\n", req->headers, location);
+	snprintf(headers, sizeof headers, "%sLocation: %s\r\n%s", req->headers, location,
+		 etag_line(r, etag, sizeof etag));
 	return request_reply(req, 201, headers, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 }
 
 int reply_result(struct request *req, const struct route *rt, const PGresult *r)
 {
 	int null = PQntuples(r) < 1 || PQgetisnull(r, 0, 0);
+	char headers[sizeof req->headers + 384], etag[96];
 	int status;
 
 	switch (rt->kind) {
@@ -106,20 +155,27 @@ int reply_result(struct request *req, const struct route *rt, const PGresult *r)
 			return status;
 		break;
 	case KIND_DELETE:
+		if ((status = reply_refused_write(req, rt, r)) >= 0)
+			return status;
 		if (null)
 			break;
 		if (PQgetvalue(r, 0, 0)[0] != 't')
 			return fail_not_found(req, rt);
 		return request_reply(req, 204, req->headers, NULL, 0);
 	case KIND_UPDATE:
+		if ((status = reply_refused_write(req, rt, r)) >= 0)
+			return status;
 		if (null)
 			return fail_not_found(req, rt);
-		/* fall through */
+		snprintf(headers, sizeof headers, "%s%s", req->headers, etag_line(r, etag, sizeof etag));
+		return request_reply(req, 200, headers, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 	case KIND_JSON:
 		if (null)
 			break;
 		return request_reply(req, 200, req->headers, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 	case KIND_READY:
+	case KIND_EXPORT: /* export.c */
+	case KIND_EVENTS: /* events.c */
 		break;
 	}
 	log_error("request %s: %s %s returned no usable row", req->id, rt->method, rt->pattern);

@@ -24,21 +24,37 @@
 #define Q(name, deflt) {PARAM_QUERY, name, deflt, NULL}
 #define BODY {PARAM_BODY, NULL, NULL, NULL}
 #define FIELD(name, shape) {PARAM_BODY_FIELD, name, NULL, shape}
+#define HEADER(name) {PARAM_HEADER, name, NULL, NULL}
+#define ACTOR {PARAM_ACTOR, NULL, NULL, NULL}
+#define REQUEST_ID {PARAM_REQUEST_ID, NULL, NULL, NULL}
+#define CURSOR {PARAM_CURSOR, NULL, NULL, NULL}
 #define NO_PARAMS {{0}}
+/* What selects risks, the same for the list and its CSV export (sql/40_, 44_). */
+#define RISK_SELECTION Q("severity", NULL), Q("status", NULL), Q("q", NULL), Q("sort_by", "score"), \
+	Q("sort_dir", "desc")
+#define RISK_FILTERS Q("owner", NULL), Q("tag", NULL), Q("framework", NULL), Q("min_score", NULL), \
+	Q("max_score", NULL), Q("impact", NULL), Q("probability", NULL), Q("created_after", NULL), \
+	Q("created_before", NULL)
 
 const struct route routes[] = {
-	{"GET", "/api/v1/risks", KIND_READ, ROLE_VIEWER, STMT_RISK_LIST, "risk list", NULL, 9,
-	 {T, Q("page", "1"), Q("page_size", "20"), Q("severity", NULL), Q("status", NULL), Q("q", NULL),
-	  Q("sort_by", "score"), Q("sort_dir", "desc"), Q("after", NULL)}},
+	{"GET", "/api/v1/risks", KIND_READ, ROLE_VIEWER, STMT_RISK_LIST, "risk list", NULL, 18,
+	 {T, Q("page", "1"), Q("page_size", "20"), RISK_SELECTION, Q("after", NULL), RISK_FILTERS}},
+	{"GET", "/api/v1/risks/export.csv", KIND_EXPORT, ROLE_VIEWER, STMT_RISK_EXPORT, "risk export", NULL, 16,
+	 {T, RISK_SELECTION, RISK_FILTERS, CURSOR}},
 	{"GET", "/api/v1/risks/search", KIND_READ, ROLE_VIEWER, STMT_RISK_SEARCH, "search", NULL, 4,
 	 {T, Q("q", NULL), Q("page", "1"), Q("page_size", "20")}},
 	{"GET", "/api/v1/risks/matrix", KIND_READ, ROLE_VIEWER, STMT_RISK_MATRIX, "risk matrix", NULL, 2,
 	 {T, Q("period", "all")}},
 	{"GET", "/api/v1/risks/{id}", KIND_READ, ROLE_VIEWER, STMT_RISK_GET, "risk", NULL, 2, {T, ID}},
-	{"POST", "/api/v1/risks", KIND_CREATE, ROLE_ANALYST, STMT_RISK_CREATE, "risk", "/api/v1/risks/{id}", 2,
-	 {T, BODY}},
-	{"PATCH", "/api/v1/risks/{id}", KIND_UPDATE, ROLE_ANALYST, STMT_RISK_UPDATE, "risk", NULL, 3, {T, ID, BODY}},
-	{"DELETE", "/api/v1/risks/{id}", KIND_DELETE, ROLE_ADMIN, STMT_RISK_DELETE, "risk", NULL, 2, {T, ID}},
+	{"GET", "/api/v1/risks/{id}/history", KIND_READ, ROLE_VIEWER, STMT_RISK_HISTORY, "risk", NULL, 4,
+	 {T, ID, Q("page", "1"), Q("page_size", "20")}},
+	/* writes: If-Match, and who writes for which request (the audit trail) */
+	{"POST", "/api/v1/risks", KIND_CREATE, ROLE_ANALYST, STMT_RISK_CREATE, "risk", "/api/v1/risks/{id}", 4,
+	 {T, BODY, ACTOR, REQUEST_ID}},
+	{"PATCH", "/api/v1/risks/{id}", KIND_UPDATE, ROLE_ANALYST, STMT_RISK_UPDATE, "risk", NULL, 6,
+	 {T, ID, BODY, HEADER("If-Match"), ACTOR, REQUEST_ID}},
+	{"DELETE", "/api/v1/risks/{id}", KIND_DELETE, ROLE_ADMIN, STMT_RISK_DELETE, "risk", NULL, 5,
+	 {T, ID, HEADER("If-Match"), ACTOR, REQUEST_ID}},
 	{"GET", "/api/v1/stats", KIND_READ, ROLE_VIEWER, STMT_DASHBOARD_STATS, "stats", NULL, 2,
 	 {T, Q("period", "month")}},
 	{"GET", "/api/v1/stats/risk-matrix", KIND_READ, ROLE_VIEWER, STMT_DASHBOARD_MATRIX, "risk matrix", NULL, 1,
@@ -54,6 +70,7 @@ const struct route routes[] = {
 	/* openrisk.cache_invalidate_tenant confines the pattern to the caller's tenant */
 	{"POST", "/api/v1/cache/invalidate", KIND_JSON, ROLE_ADMIN, STMT_CACHE_INVALIDATE, "cache", NULL, 2,
 	 {T, FIELD("pattern", "\"<namespace>:<kind>:<tenant>[:...]\"")}},
+	{"GET", "/api/v1/events", KIND_EVENTS, ROLE_VIEWER, STMT_NONE, "events", NULL, 0, NO_PARAMS},
 	{"GET", "/health", KIND_HEALTH, ROLE_NONE, STMT_HEALTH, "health", NULL, 0, NO_PARAMS},
 	{"GET", "/ready", KIND_READY, ROLE_NONE, STMT_NONE, "ready", NULL, 0, NO_PARAMS},
 };

@@ -25,26 +25,32 @@ enum route_kind {
 	KIND_DELETE, /* 204, false -> 404 */
 	KIND_JSON,   /* 200 with the first column */
 	KIND_HEALTH, /* 200 UP, or 503 DOWN when the database does not answer */
-	KIND_READY   /* no statement: 200 once the pool reached PostgreSQL */
+	KIND_READY,  /* no statement: 200 once the pool reached PostgreSQL */
+	KIND_EXPORT, /* the statement batch after batch, streamed (export.c) */
+	KIND_EVENTS  /* no statement: a Server-Sent Events stream (events.c) */
 };
 
 /* Where one statement parameter comes from. */
 enum param_source {
-	PARAM_TENANT,    /* the token's tenant_id -- never the request */
-	PARAM_PATH_ID,   /* the {id} path segment */
-	PARAM_QUERY,     /* ?name=..., deflt when absent (NULL -> SQL NULL) */
-	PARAM_BODY,      /* the request's JSON body, as text */
-	PARAM_BODY_FIELD /* one string field of the JSON body */
+	PARAM_TENANT,     /* the token's tenant_id -- never the request */
+	PARAM_PATH_ID,    /* the {id} path segment */
+	PARAM_QUERY,      /* ?name=..., deflt when absent (NULL -> SQL NULL) */
+	PARAM_BODY,       /* the request's JSON body, as text */
+	PARAM_BODY_FIELD, /* one string field of the JSON body */
+	PARAM_HEADER,     /* a request header's value (name), NULL when absent */
+	PARAM_ACTOR,      /* the token's sub: who writes, for the audit trail */
+	PARAM_REQUEST_ID, /* this request's id, recorded with the write */
+	PARAM_CURSOR      /* KIND_EXPORT: NULL, then the cursor of each next batch */
 };
 
 struct route_param {
 	enum param_source source;
-	const char *name;  /* query parameter or body field name */
+	const char *name;  /* query parameter, body field or header name */
 	const char *deflt; /* PARAM_QUERY: bound when absent */
 	const char *shape; /* PARAM_BODY_FIELD: the value's shape, for the 400 message */
 };
 
-#define ROUTE_MAX_PARAMS 12
+#define ROUTE_MAX_PARAMS 20
 
 struct route {
 	const char *method;

@@ -7,6 +7,9 @@
  * route's parameter list (routes.c), which is also the SQL function's
  * argument order: server_defaults.c checks both against the catalog.
  *
+ * Writes return their outcome and the ETag of what they wrote by column
+ * name ("outcome", "etag", "id"), which result_reply.c looks up.
+ *
  * The poller reads the engine's cache_stats() with a statement of its own
  * so the pg_stat figures survive a missing or older extension.
  */
@@ -17,13 +20,20 @@
 #define READ_META(fn, args) "SELECT value, hit, etag FROM openrisk." fn "(" args ")"
 
 const struct statement statements[STMT_COUNT] = {
-	[STMT_RISK_LIST] = {"risk_list", READ_META("risk_list_meta", "$1, $2, $3, $4, $5, $6, $7, $8, $9")},
+	[STMT_RISK_LIST] = {"risk_list", READ_META("risk_list_meta", "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+								     "$13, $14, $15, $16, $17, $18")},
 	[STMT_RISK_SEARCH] = {"risk_search", READ_META("risk_search_meta", "$1, $2, $3, $4")},
 	[STMT_RISK_MATRIX] = {"risk_matrix", READ_META("risk_matrix_meta", "$1, $2")},
 	[STMT_RISK_GET] = {"risk_get", READ_META("risk_get_meta", "$1, $2")},
-	[STMT_RISK_CREATE] = {"risk_create", "SELECT r::text, r->>'id' FROM openrisk.risk_create($1, $2) AS r"},
-	[STMT_RISK_UPDATE] = {"risk_update", "SELECT openrisk.risk_update($1, $2, $3)::text"},
-	[STMT_RISK_DELETE] = {"risk_delete", "SELECT openrisk.risk_delete($1, $2)"},
+	[STMT_RISK_HISTORY] = {"risk_history", READ_META("risk_history_meta", "$1, $2, $3, $4")},
+	[STMT_RISK_EXPORT] = {"risk_export",
+			      "SELECT csv, next FROM openrisk.risk_export_page($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+			      "$12, $13, $14, $15, $16)"},
+	[STMT_RISK_CREATE] = {"risk_create", "SELECT w.value, w.value::json ->> 'id' AS id, w.etag"
+					     " FROM openrisk.risk_create_meta($1, $2, $3, $4) AS w"},
+	[STMT_RISK_UPDATE] = {"risk_update", "SELECT value, etag, outcome FROM openrisk.risk_update_meta($1, $2, $3, $4, $5, $6)"},
+	[STMT_RISK_DELETE] = {"risk_delete",
+			      "SELECT outcome = 'deleted', etag, outcome FROM openrisk.risk_delete_meta($1, $2, $3, $4, $5)"},
 	[STMT_DASHBOARD_STATS] = {"dashboard_stats", READ_META("dashboard_stats_meta", "$1, $2")},
 	[STMT_DASHBOARD_MATRIX] = {"dashboard_matrix", READ_META("dashboard_matrix_meta", "$1")},
 	[STMT_DASHBOARD_TIMELINE] = {"dashboard_timeline", READ_META("dashboard_timeline_meta", "$1, $2")},

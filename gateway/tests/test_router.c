@@ -37,6 +37,14 @@ static void literals_beat_ids(void)
 	CHECK_STR(match("GET", "/api/v1/risks/abc", &m)->pattern, "/api/v1/risks/{id}");
 	CHECK_STR(m.id, "abc");
 	CHECK_STR(match("GET", "/api/v1/stats/risk-matrix", &m)->pattern, "/api/v1/stats/risk-matrix");
+	CHECK_STR(match("GET", "/api/v1/risks/export.csv", &m)->pattern, "/api/v1/risks/export.csv");
+	CHECK_STR(match("GET", "/api/v1/risks/abc/history", &m)->pattern, "/api/v1/risks/{id}/history");
+	CHECK_STR(m.id, "abc");
+	/* a risk's history is read-only, and export.csv is no risk id to PATCH */
+	router_match("PATCH", "/api/v1/risks/abc/history", &m);
+	CHECK_INT(m.status, MATCH_BAD_METHOD);
+	router_match("DELETE", "/api/v1/risks/export.csv", &m);
+	CHECK_INT(m.status, MATCH_BAD_METHOD);
 	/* PATCH on a literal path is 405, not a PATCH of a risk called "search" */
 	router_match("PATCH", "/api/v1/risks/search", &m);
 	CHECK_INT(m.status, MATCH_BAD_METHOD);

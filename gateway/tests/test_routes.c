@@ -3,7 +3,9 @@
  * every statement named and bounds-checked, every route's parameter count
  * equal to its statement's placeholders, the Location template of a
  * create route pointing at the route that reads the created thing, and
- * the per-route special handling (retry, body) derived as documented.
+ * the per-route special handling (retry, body) derived as documented;
+ * every write carries who writes and the request (the audit trail) and,
+ * for an existing risk, If-Match; the export selects what the list does.
  */
 #include <stdlib.h>
 
@@ -51,7 +53,7 @@ static void routes_match_their_statements(void)
 		const struct statement *st = statement_get(r->stmt);
 
 		CHECK(r->nparams >= 0 && r->nparams <= ROUTE_MAX_PARAMS);
-		if (r->kind == KIND_READY) {
+		if (r->kind == KIND_READY || r->kind == KIND_EVENTS) {
 			CHECK_INT(r->stmt, STMT_NONE);
 			continue;
 		}
@@ -76,8 +78,11 @@ static void params_are_well_formed(void)
 
 		for (int j = 0; j < r->nparams; j++) {
 			const struct route_param *p = &r->params[j];
-			if (p->source == PARAM_QUERY || p->source == PARAM_BODY_FIELD)
+			if (p->source == PARAM_QUERY || p->source == PARAM_BODY_FIELD || p->source == PARAM_HEADER)
 				CHECK(p->name && p->name[0]);
+			/* the export's cursor is its own business, never a client's */
+			if (p->source == PARAM_CURSOR)
+				CHECK_INT(r->kind, KIND_EXPORT);
 			if (p->source == PARAM_BODY_FIELD)
 				CHECK(p->shape != NULL);
 			if (p->source != PARAM_QUERY)
@@ -134,6 +139,63 @@ static void expand_is_bounded(void)
 	CHECK_INT(route_expand("/a/{id}", "0123456789012345678901234567890", out, sizeof out), -1);
 }
 
+/* How many of route r's parameters come from source (and are named name, when given). */
+static int count_params(const struct route *r, enum param_source source, const char *name)
+{
+	int n = 0;
+
+	for (int j = 0; j < r->nparams; j++)
+		n += r->params[j].source == source && (!name || strcmp(r->params[j].name, name) == 0);
+	return n;
+}
+
+/* Every risk write records who and which request; writes to an existing risk honour If-Match. */
+static void writes_carry_actor_and_if_match(void)
+{
+	int writes = 0;
+
+	for (int i = 0; i < nroutes; i++) {
+		const struct route *r = &routes[i];
+
+		if (r->kind != KIND_CREATE && r->kind != KIND_UPDATE && r->kind != KIND_DELETE)
+			continue;
+		writes++;
+		CHECK_INT(count_params(r, PARAM_ACTOR, NULL), 1);
+		CHECK_INT(count_params(r, PARAM_REQUEST_ID, NULL), 1);
+		CHECK_INT(count_params(r, PARAM_HEADER, "If-Match"), r->kind != KIND_CREATE);
+	}
+	CHECK_INT(writes, 3);
+}
+
+/* The export takes exactly the list's selection (same names and defaults) plus its cursor. */
+static void export_selects_like_the_list(void)
+{
+	struct route_match list, exp;
+
+	router_match("GET", "/api/v1/risks", &list);
+	router_match("GET", "/api/v1/risks/export.csv", &exp);
+	CHECK(list.status == MATCH_OK && exp.status == MATCH_OK);
+	if (list.status != MATCH_OK || exp.status != MATCH_OK)
+		return;
+	CHECK_INT(exp.route->kind, KIND_EXPORT);
+	CHECK_INT(count_params(exp.route, PARAM_CURSOR, NULL), 1);
+	for (int j = 0; j < exp.route->nparams; j++) {
+		const struct route_param *p = &exp.route->params[j];
+		int same = 0;
+
+		if (p->source != PARAM_QUERY)
+			continue;
+		for (int k = 0; k < list.route->nparams; k++) {
+			const struct route_param *q = &list.route->params[k];
+			same |= q->source == PARAM_QUERY && strcmp(q->name, p->name) == 0 &&
+				((!q->deflt && !p->deflt) || (q->deflt && p->deflt && strcmp(q->deflt, p->deflt) == 0));
+		}
+		CHECK(same);
+	}
+	/* and every list parameter but the page's */
+	CHECK_INT(count_params(exp.route, PARAM_QUERY, NULL), count_params(list.route, PARAM_QUERY, NULL) - 3);
+}
+
 void test_routes(void)
 {
 	registry_is_complete();
@@ -142,4 +204,6 @@ void test_routes(void)
 	retry_only_reads();
 	locations_lead_to_reads();
 	expand_is_bounded();
+	writes_carry_actor_and_if_match();
+	export_selects_like_the_list();
 }

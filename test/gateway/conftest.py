@@ -48,10 +48,10 @@ def secret():
         return f.read().strip()
 
 
-def mint(role, tenant=TENANT_A):
+def mint(role, tenant=TENANT_A, sub=None):
     env = dict(os.environ, OPENRISK_JWT_SECRET_FILE=SECRET_FILE)
-    return subprocess.run([GW_BIN, "token", "--role", role, "--tenant", tenant], env=env,
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run([GW_BIN, "token", "--role", role, "--tenant", tenant] + (["--sub", sub] if sub else []),
+                          env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def b64url(data):

@@ -73,7 +73,12 @@ RETURNS TABLE (name text, call text) LANGUAGE sql STABLE AS $$
                                   tenant, 'low', 'draft', 'RISK', 'title', 'ASC')),
     ('risk_list_page2', format('SELECT * FROM openrisk.risk_list_meta(%L, 2, 7, NULL, NULL, NULL, %L, %L)',
                                tenant, 'created_at', 'asc')),
+    ('risk_list_tag_score', format('SELECT * FROM openrisk.risk_list_meta(%L, tag => %L, min_score => %L)',
+                                   tenant, 'fixture', '4')),
+    ('risk_list_cell_created', format('SELECT * FROM openrisk.risk_list_meta(%L, impact => %L, probability => %L, '
+                                      'created_after => %L)', tenant, '2', '1', '2000-01-01')),
     ('risk_get', format('SELECT * FROM openrisk.risk_get_meta(%L, %L)', tenant, risk)),
+    ('risk_history', format('SELECT * FROM openrisk.risk_history_meta(%L, %L)', tenant, risk)),
     ('risk_search', format('SELECT * FROM openrisk.risk_search_meta(%L, %L)', tenant, 'ransomware')),
     ('risk_matrix', format('SELECT * FROM openrisk.risk_matrix_meta(%L)', tenant)),
     ('risk_matrix_week', format('SELECT * FROM openrisk.risk_matrix_meta(%L, %L)', tenant, 'week')),
@@ -133,8 +138,12 @@ CREATE OR REPLACE FUNCTION t.keys(tenant uuid, risk uuid, other_risk uuid, app u
 RETURNS TABLE (name text, key text) LANGUAGE sql STABLE AS $$
     VALUES
     ('risk_list', openrisk._key_risk_list(tenant, 'score', 'desc', NULL, NULL, NULL, 1, 20, NULL)),
+    ('risk_list_tag', openrisk._key_risk_list(tenant, 'score', 'desc', NULL, NULL, NULL, 1, 20, NULL,
+        openrisk._risk_filter_text(openrisk._risk_filter_arg(NULL, 'fixture', NULL, NULL, NULL, NULL, NULL, NULL, NULL)))),
     ('risk_get', openrisk._key_risk_id(tenant, risk)),
     ('risk_get_other', openrisk._key_risk_id(tenant, other_risk)),
+    ('risk_history', openrisk._key_risk_history(tenant, risk, 1, 20)),
+    ('risk_history_other', openrisk._key_risk_history(tenant, other_risk, 1, 20)),
     ('risk_search', openrisk._key_risk_search(tenant, 'ransomware', 1, 20)),
     ('risk_matrix', openrisk._key_risk_matrix(tenant, 'all')),
     ('risk_matrix_month', openrisk._key_risk_matrix(tenant, 'month')),
@@ -154,6 +163,8 @@ CREATE OR REPLACE FUNCTION t.warm(tenant uuid, risk uuid, other_risk uuid, app u
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM openrisk.risk_list(tenant), openrisk.risk_get(tenant, risk),
+            openrisk.risk_list(tenant, tag => 'fixture'),
+            openrisk.risk_history(tenant, risk), openrisk.risk_history(tenant, other_risk),
             openrisk.risk_get(tenant, other_risk), openrisk.risk_search(tenant, 'ransomware'),
             openrisk.risk_matrix(tenant), openrisk.risk_matrix(tenant, 'month'),
             openrisk.dashboard_stats(tenant), openrisk.dashboard_stats(tenant, 'all'),

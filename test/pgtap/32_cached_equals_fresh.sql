@@ -23,7 +23,7 @@ BEGIN
 END
 $$;
 
-SELECT plan(16 * 14 + 6);
+SELECT plan(19 * 14 + 6);
 
 SELECT t.tenant('fresh A') AS a \gset
 SELECT t.tenant('fresh B') AS b \gset

@@ -4,8 +4,9 @@
 -- more (wasted misses) -- and every key of tenant B is still cached.  A
 -- rolled-back write drops nothing.
 --
--- Keys checked per tenant (t.keys): risk_list, risk_get (the written
--- risk), risk_get_other (another risk), risk_search, risk_matrix (all),
+-- Keys checked per tenant (t.keys): risk_list, risk_list_tag (filtered
+-- by a tag), risk_get (the written risk), risk_get_other (another risk),
+-- risk_history and risk_history_other (their histories), risk_search, risk_matrix (all),
 -- risk_matrix_month, dashboard_stats (month), dashboard_stats_all,
 -- dashboard_matrix, dashboard_timeline (30 days), connector_list,
 -- connector_get, app_get, report (planted: no endpoint produces it).
@@ -40,29 +41,30 @@ SELECT is(:gone_b, '{}', 'warm-up: every key of tenant B is cached');
 -- containing today (through the aggregates); the timeline (a CREATE event)
 SELECT openrisk.risk_create(:'a', '{"title": "new one", "impact": 1, "probability": 1}') IS NOT NULL AS x \gset
 SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline',
-                         'risk_list', 'risk_matrix', 'risk_matrix_month', 'risk_search'],
+                         'risk_list', 'risk_list_tag', 'risk_matrix', 'risk_matrix_month', 'risk_search'],
           'insert risk: A loses its lists, search, matrices and dashboards, nothing else');
 SELECT is(:gone_b, '{}', 'insert risk: tenant B untouched');
 
 -- a change no figure depends on (title) -> lists, search and the risk only
 :warm \gset
 SELECT openrisk.risk_update(:'a', :'ra', '{"title": "updated"}') IS NOT NULL AS x \gset
-SELECT is(:gone_a, ARRAY['risk_get', 'risk_list', 'risk_search'],
-          'title update: lists, search and its own key; no dashboard or matrix, no other risk');
+SELECT is(:gone_a, ARRAY['risk_get', 'risk_history', 'risk_list', 'risk_list_tag', 'risk_search'],
+          'title update: lists, search, its own key and history; no dashboard or matrix, no other risk');
 SELECT is(:gone_b, '{}', 'update risk: tenant B untouched');
 
 -- description-only PATCH -> the same, still no dashboard
 :warm \gset
 SELECT openrisk.risk_update(:'a', :'ra', '{"description": "only this"}') IS NOT NULL AS x \gset
-SELECT is(:gone_a, ARRAY['risk_get', 'risk_list', 'risk_search'],
+SELECT is(:gone_a, ARRAY['risk_get', 'risk_history', 'risk_list', 'risk_list_tag', 'risk_search'],
           'description-only PATCH: no matrix, no dashboard counter, no timeline');
 
 -- status change to MITIGATED -> stats windows and the timeline (one more
 -- mitigated, one less open), not the matrices (cells unchanged)
 :warm \gset
 SELECT openrisk.risk_update(:'a', :'ra', '{"status": "MITIGATED"}') IS NOT NULL AS x \gset
-SELECT is(:gone_a, ARRAY['dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'risk_get', 'risk_list', 'risk_search'],
-          'status change: stats and timeline, lists, its key; matrices kept');
+SELECT is(:gone_a, ARRAY['dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'risk_get', 'risk_history',
+                         'risk_list', 'risk_list_tag', 'risk_search'],
+          'status change: stats and timeline, lists, its key and history; matrices kept');
 
 -- mitigation insert -> the risk it belongs to and the stats of its windows
 -- (mitigation counts); no list (nothing listed changed), no matrix
@@ -89,8 +91,8 @@ SELECT is(:gone_b, '{}', 'asset rename: tenant B untouched');
 :warm \gset
 UPDATE openrisk.assets SET criticality = 'LOW' WHERE id = :'asset_high';
 SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline',
-                         'risk_get', 'risk_list', 'risk_search'],
-          'asset criticality change: the re-scored risk, lists, search, scores; counts kept');
+                         'risk_get', 'risk_history', 'risk_list', 'risk_list_tag', 'risk_search'],
+          'asset criticality change: the re-scored risk (and its history), lists, search, scores; counts kept');
 SELECT is(:gone_b, '{}', 'asset criticality change: tenant B untouched');
 
 -- risk_asset link without score change (MEDIUM = factor 1 on an unlinked risk)
@@ -106,15 +108,17 @@ INSERT INTO openrisk.risks (tenant_id, title, impact, probability, created_at, u
 VALUES (:'a', 'old risk', 2, 2, now() - interval '400 days', now() - interval '400 days') RETURNING id AS old_risk \gset
 :warm \gset
 UPDATE openrisk.risks SET impact = 4 WHERE id = :'old_risk';
-SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats_all', 'dashboard_timeline', 'risk_list', 'risk_matrix', 'risk_search'],
+SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats_all', 'dashboard_timeline', 'risk_list', 'risk_list_tag',
+                         'risk_matrix', 'risk_search'],
           'update of a risk created 400 days ago: the all-time figures, not the month''s');
 
 -- soft delete -> also report:* of the tenant
 :warm \gset
 SELECT openrisk.risk_delete(:'a', :'ra') AS x \gset
 SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'report',
-                         'risk_get', 'risk_list', 'risk_matrix', 'risk_matrix_month', 'risk_search'],
-          'soft delete: everything it was counted in, and the tenant''s reports');
+                         'risk_get', 'risk_history', 'risk_list', 'risk_list_tag', 'risk_matrix', 'risk_matrix_month',
+                         'risk_search'],
+          'soft delete: everything it was counted in, its history, and the tenant''s reports');
 SELECT is(:gone_b, '{}', 'soft delete: tenant B untouched');
 
 -- hard delete (plain SQL) -> same as soft delete
@@ -122,8 +126,9 @@ SELECT t.warm(:'a', :'ra2', :'ra2', :'appa') AS warmed_a, t.warm(:'b', :'rb', :'
 DELETE FROM openrisk.risks WHERE id = :'ra2';
 SELECT is(t.gone(:'a', :'ra2', :'ra2', :'appa'),
           ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'report',
-                'risk_get', 'risk_get_other', 'risk_list', 'risk_matrix', 'risk_matrix_month', 'risk_search'],
-          'hard delete: the risk, lists, search, matrices, dashboards, reports');
+                'risk_get', 'risk_get_other', 'risk_history', 'risk_history_other', 'risk_list', 'risk_list_tag',
+                'risk_matrix', 'risk_matrix_month', 'risk_search'],
+          'hard delete: the risk, its history, lists, search, matrices, dashboards, reports');
 SELECT is(:gone_b, '{}', 'hard delete: tenant B untouched');
 
 -- connector change -> connector:* (global), nothing tenant-scoped
@@ -165,10 +170,12 @@ DECLARE
     f record;
     prefix text;
 BEGIN
-    FOR f IN SELECT p.proname, p.pronargs FROM pg_proc p
+    FOR f IN SELECT p.proname,
+                    (SELECT string_agg(format('%L::%s', '00000000-0000-4000-8000-000000000000', t::regtype), ', ' ORDER BY i)
+                       FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY a(t, i)) AS nulls
+               FROM pg_proc p
               WHERE p.pronamespace = 'openrisk'::regnamespace AND p.proname LIKE '\_kp\_%' LOOP
-        EXECUTE format('SELECT openrisk.%I(%s)', f.proname, CASE f.pronargs WHEN 1 THEN 'NULL::uuid' ELSE '' END)
-        INTO prefix;
+        EXECUTE format('SELECT openrisk.%I(%s)', f.proname, coalesce(f.nulls, '')) INTO prefix;
         RETURN NEXT split_part(prefix, ':', 1);
     END LOOP;
 END
