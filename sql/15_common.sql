@@ -41,6 +41,15 @@ BEGIN
 END
 $$;
 
+-- The tenant argument of an endpoint function: NULL is a bad parameter,
+-- and a caller bound to tenants (openrisk.grant_tenant, 80_privileges.sql)
+-- may name only those: any other is 42501.  In C (src/tenant_acl.c)
+-- because it runs on every call, cache hits included: the caller's
+-- bindings are read once per session and kept until they change.
+CREATE FUNCTION openrisk._tenant_arg(tenant uuid)
+RETURNS uuid AS 'MODULE_PATHNAME', 'openrisk_tenant_arg'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
 -- Pagination used by every list: page >= 1, page_size 1..200.
 CREATE FUNCTION openrisk._check_page(page integer, page_size integer)
 RETURNS void LANGUAGE plpgsql IMMUTABLE
@@ -103,6 +112,13 @@ AS $$
                               ARRAY(SELECT p.name FROM openrisk._periods() p), false)
 $$;
 
+-- What PostgreSQL's uuid input accepts in its canonical forms (with or
+-- without hyphens, optional braces), case-insensitively: checked before a
+-- cast so a client never sees the cast's own error text.
+CREATE FUNCTION openrisk._uuid_pattern()
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT '^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$' $$;
+
 -- A user's text as a LIKE pattern matching it anywhere: %, _ and the
 -- escape character are taken literally.
 CREATE FUNCTION openrisk._like_contains(value text)
@@ -135,6 +151,7 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION openrisk._bad_parameter(text, text), openrisk._require(anyelement, text),
+    openrisk._tenant_arg(uuid), openrisk._uuid_pattern(),
     openrisk._check_page(integer, integer), openrisk._enum_arg(text, text, text[], boolean),
     openrisk._periods(),
     openrisk._period_start(text), openrisk._period_arg(text), openrisk._like_contains(text),

@@ -27,6 +27,12 @@
 -- Same three layers as every endpoint: _compute (the answer), _meta
 -- (validate, key, cache_fetch_meta), plain (the JSON).
 
+-- Every collection the API returns has ONE envelope:
+--   {"total": n, "page": n|null, "page_size": n, "next": cursor|null, ..., "items": [...]}
+-- The scalars come first and "items" last: the gateway reads the head of
+-- the text for its Link header (gateway/src/list_links.c) without
+-- scanning the items.  `next` is null where a list has no cursor (yet).
+
 -- One risk as the API shows it (lists, search and detail share it).
 CREATE FUNCTION openrisk._risk_json(r openrisk.risks)
 RETURNS json LANGUAGE sql STABLE
@@ -212,14 +218,15 @@ BEGIN
       FROM unnest(ids[1:p_page_size]) WITH ORDINALITY o(id, n)
       JOIN openrisk.risks r ON r.id = o.id;
 
+    -- the list envelope: scalars first, items last (see _list_envelope)
     RETURN json_build_object(
-        'items', coalesce(items, '[]'::json),
         'total', total,
         'page', CASE WHEN p_after IS NULL THEN p_page END,
         'page_size', p_page_size,
         'next', CASE WHEN cardinality(ids) > p_page_size
                      THEN openrisk._cursor_make(p_tenant, p_sort_by, p_sort_dir, p_severity, p_status,
-                                                p_q, last_pos, ids[p_page_size]) END);
+                                                p_q, last_pos, ids[p_page_size]) END,
+        'items', coalesce(items, '[]'::json));
 END
 $$;
 
@@ -239,7 +246,7 @@ DECLARE
     v_sort_dir text := openrisk._enum_arg(openrisk._require(sort_dir, 'sort_dir'), 'sort_dir', ARRAY['asc', 'desc'], false);
     v_after    text := nullif(after, '');
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     PERFORM openrisk._check_page(page, page_size);
     IF length(v_q) > 200 THEN
         PERFORM openrisk._bad_parameter(format('q must be at most 200 characters (got %s)', length(v_q)));

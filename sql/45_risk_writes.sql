@@ -7,8 +7,10 @@
 -- 20_scoring.sql and 30_invalidation.sql, so a write through plain SQL is
 -- exactly as correct as one through these functions.
 --
--- Errors: 22023 for a body that is not an object, an unknown field or a
--- field of the wrong JSON type; 22P02 for a malformed uuid in asset_ids;
+-- Errors: 22023 for a body that is not an object, an unknown field, a
+-- field of the wrong JSON type, a number that is not a small whole number
+-- where one is expected, or an asset_ids entry that is not a uuid (so no
+-- cast inside can fail with PostgreSQL's own wording);
 -- 23xxx (with the constraint's human sentence) for values the table
 -- rejects: a missing title (23502), a title over 255 characters or an
 -- impact of 0 or 6 (23514), an asset of another tenant (23503).
@@ -48,9 +50,12 @@ BEGIN
             OR (creating AND NOT f.on_create)
             OR (jsonb_typeof(k.value) NOT IN ('null', f.json_type))
             OR (f.field IN ('impact', 'probability') AND jsonb_typeof(k.value) = 'number'
-                AND k.value::text::numeric <> trunc(k.value::text::numeric))
-            OR (f.json_type = 'array' AND EXISTS (
-                    SELECT 1 FROM jsonb_array_elements(k.value) e WHERE jsonb_typeof(e) <> 'string'))
+                AND (k.value::text::numeric <> trunc(k.value::text::numeric)
+                     OR abs(k.value::text::numeric) > 1000000))
+            OR (f.json_type = 'array' AND jsonb_typeof(k.value) = 'array' AND EXISTS (
+                    SELECT 1 FROM jsonb_array_elements(k.value) e
+                     WHERE jsonb_typeof(e) <> 'string'
+                        OR (f.field = 'asset_ids' AND e #>> '{}' !~* openrisk._uuid_pattern())))
          ORDER BY k.key
          LIMIT 1
     LOOP
@@ -61,7 +66,9 @@ BEGIN
         ELSIF creating AND NOT bad.on_create THEN
             PERFORM openrisk._bad_parameter(format('%s cannot be set when creating a risk: new risks are DRAFT', bad.key));
         ELSIF bad.key IN ('impact', 'probability') AND jsonb_typeof(bad.value) = 'number' THEN
-            PERFORM openrisk._bad_parameter(format('%s must be a whole number (got %s)', bad.key, bad.value));
+            PERFORM openrisk._bad_parameter(format('%s must be an integer between 1 and 5', bad.key));
+        ELSIF bad.key = 'asset_ids' AND jsonb_typeof(bad.value) = 'array' THEN
+            PERFORM openrisk._bad_parameter('asset_ids must be an array of asset ids (UUIDs)');
         ELSIF bad.json_type = 'array' AND jsonb_typeof(bad.value) = 'array' THEN
             PERFORM openrisk._bad_parameter(format('%s must be an array of strings', bad.key));
         ELSE
@@ -105,7 +112,7 @@ DECLARE
     new_id uuid;
     v_state text; v_constraint text; v_table text; v_column text; v_message text;
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     PERFORM openrisk._check_risk_body(body, true);
     BEGIN
         INSERT INTO openrisk.risks (tenant_id, title, description, impact, probability, tags,
@@ -139,7 +146,7 @@ AS $$
 DECLARE
     v_state text; v_constraint text; v_table text; v_column text; v_message text;
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     PERFORM openrisk._require(id, 'id');
     PERFORM openrisk._check_risk_body(patch, false);
     BEGIN
@@ -184,7 +191,7 @@ RETURNS boolean LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     PERFORM openrisk._require(id, 'id');
     UPDATE openrisk.risks r SET deleted_at = now()
      WHERE r.tenant_id = risk_delete.tenant AND r.id = risk_delete.id AND r.deleted_at IS NULL;
