@@ -128,8 +128,9 @@ AS $$ SELECT '%' || replace(replace(replace(value, '\', '\\'), '%', '\%'), '_', 
 -- Re-raise a constraint violation caught in a write function with the
 -- constraint's COMMENT as the message (the sentence lives next to the rule
 -- in 10_schema.sql) and the original SQLSTATE.  NOT NULL violations become
--- "<column> is required".  Anything without a comment keeps PostgreSQL's
--- own message.
+-- "<column> is required".  A constraint without a comment gets a generic
+-- sentence: PostgreSQL's own message (naming relations and constraints)
+-- stays in DETAIL, which the gateway never shows.
 CREATE FUNCTION openrisk._raise_constraint(sqlstate text, constraint_name text,
                                            table_name text, column_name text, message text)
 RETURNS void LANGUAGE plpgsql STABLE
@@ -145,7 +146,8 @@ BEGIN
          WHERE c.conname = constraint_name
            AND c.connamespace = 'openrisk'::regnamespace;
     END IF;
-    RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = coalesce(human, message),
+    RAISE EXCEPTION USING ERRCODE = sqlstate,
+        MESSAGE = coalesce(human, 'a value in the body breaks a rule of the register'),
         CONSTRAINT = coalesce(constraint_name, ''), DETAIL = message;
 END
 $$;

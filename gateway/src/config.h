@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cors.h"
+
 enum pool_mode {
 	POOL_MODE_DEVELOPMENT,
 	POOL_MODE_STAGING,
@@ -44,6 +46,10 @@ struct gw_config {
 	int access_log;            /* 1: one line per request on stderr */
 	int64_t stats_interval_ms; /* pg_stat poll period */
 	int64_t drain_timeout_ms;  /* SIGTERM: how long in-flight requests get */
+	char cors_origins[2200];   /* "https://a.example, https://b.example", "*" or "" */
+	int cors_credentials;      /* 1: Access-Control-Allow-Credentials: true */
+	int64_t cors_max_age_ms;   /* preflight cache (Access-Control-Max-Age) */
+	struct cors_policy cors;   /* parsed from the three above by config_load */
 };
 
 /* Fill *cfg with the built-in defaults (development pool mode). */

@@ -19,19 +19,20 @@
 /* The table is laid out by hand, one route per row (clang-format would
  * turn the shorthands into blocks and join each row into one line). */
 /* clang-format off */
-#define T {PARAM_TENANT, NULL, NULL, NULL}
-#define ID {PARAM_PATH_ID, NULL, NULL, NULL}
-#define Q(name, deflt) {PARAM_QUERY, name, deflt, NULL}
-#define BODY {PARAM_BODY, NULL, NULL, NULL}
-#define FIELD(name, shape) {PARAM_BODY_FIELD, name, NULL, shape}
+#define T {PARAM_TENANT, NULL, NULL, NULL, 0}
+#define ID {PARAM_PATH_ID, NULL, NULL, NULL, 0}
+#define Q(name, deflt) {PARAM_QUERY, name, deflt, NULL, 0}
+#define QI(name, deflt) {PARAM_QUERY, name, deflt, NULL, 1} /* an integer: checked before binding */
+#define BODY {PARAM_BODY, NULL, NULL, NULL, 0}
+#define FIELD(name, shape) {PARAM_BODY_FIELD, name, NULL, shape, 0}
 #define NO_PARAMS {{0}}
 
 const struct route routes[] = {
-	{"GET", "/api/v1/risks", KIND_READ, ROLE_VIEWER, STMT_RISK_LIST, "risk list", NULL, 9,
-	 {T, Q("page", "1"), Q("page_size", "20"), Q("severity", NULL), Q("status", NULL), Q("q", NULL),
+	{"GET", "/api/v1/risks", KIND_LIST, ROLE_VIEWER, STMT_RISK_LIST, "risk list", NULL, 9,
+	 {T, QI("page", "1"), QI("page_size", "20"), Q("severity", NULL), Q("status", NULL), Q("q", NULL),
 	  Q("sort_by", "score"), Q("sort_dir", "desc"), Q("after", NULL)}},
-	{"GET", "/api/v1/risks/search", KIND_READ, ROLE_VIEWER, STMT_RISK_SEARCH, "search", NULL, 4,
-	 {T, Q("q", NULL), Q("page", "1"), Q("page_size", "20")}},
+	{"GET", "/api/v1/risks/search", KIND_LIST, ROLE_VIEWER, STMT_RISK_SEARCH, "search", NULL, 4,
+	 {T, Q("q", NULL), QI("page", "1"), QI("page_size", "20")}},
 	{"GET", "/api/v1/risks/matrix", KIND_READ, ROLE_VIEWER, STMT_RISK_MATRIX, "risk matrix", NULL, 2,
 	 {T, Q("period", "all")}},
 	{"GET", "/api/v1/risks/{id}", KIND_READ, ROLE_VIEWER, STMT_RISK_GET, "risk", NULL, 2, {T, ID}},
@@ -44,9 +45,9 @@ const struct route routes[] = {
 	{"GET", "/api/v1/stats/risk-matrix", KIND_READ, ROLE_VIEWER, STMT_DASHBOARD_MATRIX, "risk matrix", NULL, 1,
 	 {T}},
 	{"GET", "/api/v1/stats/trends", KIND_READ, ROLE_VIEWER, STMT_DASHBOARD_TIMELINE, "trends", NULL, 2,
-	 {T, Q("days", "30")}},
-	{"GET", "/api/v1/marketplace/connectors", KIND_READ, ROLE_VIEWER, STMT_CONNECTOR_LIST, "connector list", NULL, 4,
-	 {Q("category", NULL), Q("status", NULL), Q("page", "1"), Q("page_size", "20")}},
+	 {T, QI("days", "30")}},
+	{"GET", "/api/v1/marketplace/connectors", KIND_LIST, ROLE_VIEWER, STMT_CONNECTOR_LIST, "connector list", NULL, 4,
+	 {Q("category", NULL), Q("status", NULL), QI("page", "1"), QI("page_size", "20")}},
 	{"GET", "/api/v1/marketplace/connectors/{id}", KIND_READ, ROLE_VIEWER, STMT_CONNECTOR_GET, "connector", NULL, 1,
 	 {ID}},
 	{"GET", "/api/v1/marketplace/apps/{id}", KIND_READ, ROLE_VIEWER, STMT_APP_GET, "app", NULL, 2, {T, ID}},

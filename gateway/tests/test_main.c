@@ -12,6 +12,8 @@ int main(void)
 	test_errors();
 	test_query();
 	test_metrics();
+	test_cors();
+	test_list_links();
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed ? 1 : 0;
 }

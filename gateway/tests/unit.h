@@ -52,5 +52,7 @@ void test_config(void);
 void test_errors(void);
 void test_query(void);
 void test_metrics(void);
+void test_cors(void);
+void test_list_links(void);
 
 #endif
