@@ -289,9 +289,14 @@ static int reply_options(struct request *req, const char *allow)
 	char lines[1024];
 
 	if (origin && method) {
-		if (!cors_preflight(&gw->cfg->cors, origin, method, allow, lines, sizeof lines))
+		if (!cors_preflight(&gw->cfg->cors, origin, method, allow, lines, sizeof lines)) {
+			request_reset_headers(req); /* a refused preflight allows nothing */
+			if (gw->cfg->cors.enabled)
+				request_add_header(req, "Vary: Origin");
 			return request_fail(req, 403, "origin_not_allowed",
 					    "this origin may not call the API from a browser, or not with this method", NULL);
+		}
+		request_reset_headers(req); /* the preflight's own CORS lines replace the reply's */
 		request_add_header(req, "%.*s", (int)strlen(lines) - 2, lines);
 		return request_reply(req, 204, req->headers, NULL, 0);
 	}

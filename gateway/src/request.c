@@ -62,6 +62,11 @@ void request_start(struct request *req, struct mg_connection *conn, size_t max_b
 		strncat(req->headers, lines, sizeof req->headers - strlen(req->headers) - 1);
 }
 
+void request_reset_headers(struct request *req)
+{
+	snprintf(req->headers, sizeof req->headers, "X-Request-Id: %s\r\n", req->id);
+}
+
 void request_add_header(struct request *req, const char *fmt, ...)
 {
 	size_t used = strlen(req->headers);

@@ -38,6 +38,10 @@ void request_ids_init(void);
  * CORS lines for its Origin (cors.h; none when CORS is off). */
 void request_start(struct request *req, struct mg_connection *conn, size_t max_body, const struct cors_policy *cors);
 
+/* Forget the header lines added so far but X-Request-Id (a preflight
+ * answers with its own CORS lines). */
+void request_reset_headers(struct request *req);
+
 /* Append one header line ("Name: value", no CRLF) to every reply of req. */
 void request_add_header(struct request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
