@@ -13,7 +13,10 @@ HTTP request of these tests goes through it, and so do private gateways'
 (each gets its own proxy: OPENRISK_CONTRACT_PROXY=1).  The proxy marks each
 reply that the document does not describe with an `sl-violations` header;
 a test with any response-side violation fails (check_contract below), and
-the suite counts them all again from the proxies' logs.  Tests about the
+the suite counts them all again from the proxies' logs.  Replies no
+operation owns (404 for an unknown path, 405 for an unknown method: the proxy
+only warns "Selected route not found") are checked against the document's
+`x-unrouted-responses` (unrouted.py).  Tests about the
 TCP connection itself (pipelining, framing, Connection: close) talk to the
 gateway directly (DIRECT_BASE, S["http_port"]): a proxy would re-frame them.
 """
@@ -31,6 +34,8 @@ import time
 import psycopg
 import pytest
 import requests
+
+from unrouted import Unrouted
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -59,6 +64,7 @@ CONTRACT = os.path.join(ROOT, "test", "contract")
 SPEC = os.path.join(ROOT, "docs", "openapi.yaml")
 PRISM = os.path.join(CONTRACT, "node_modules", ".bin", "prism")
 PROXY_PRIVATE = os.environ.get("OPENRISK_CONTRACT_PROXY") == "1"
+UNROUTED = Unrouted(SPEC)
 
 
 # ---- the contract: every reply is checked by the validating proxy ----------
@@ -78,6 +84,14 @@ def _record_violations(response, *args, **kwargs):
             if v.get("location", [""])[0] == "response":
                 VIOLATIONS.append((response.request.method, response.request.url, response.status_code,
                                    v.get("message")))
+            elif v.get("message") == "Selected route not found":  # no operation owns it: x-unrouted-responses
+                try:
+                    body = response.json()
+                except ValueError:
+                    body = None
+                for problem in UNROUTED.errors(response.status_code, response.headers, body):
+                    VIOLATIONS.append((response.request.method, response.request.url, response.status_code,
+                                       "unrouted reply: " + problem))
     if response.status_code >= 400 and response.headers.get("Content-Type", "").startswith("application/json"):
         try:
             message = response.json()["error"]["message"]

@@ -20,7 +20,8 @@ import pytest
 import requests
 import yaml
 
-from conftest import (API, BASE, DIRECT_BASE, PRISM, RAW_DB_TEXT, S, SPEC, TENANT_A, ContractProxy, auth)
+from conftest import (API, BASE, DIRECT_BASE, PRISM, RAW_DB_TEXT, S, SPEC, TENANT_A, UNROUTED, ContractProxy, auth)
+from unrouted import Unrouted
 
 
 # ---- the validator can fail ------------------------------------------------
@@ -50,6 +51,22 @@ def test_validating_proxy_catches_undocumented_status_and_schema_error(tokens, t
         assert any(v.get("code") == "maximum" for v in schema), schema
     finally:
         proxy.stop()
+
+
+def test_unrouted_replies_are_checked(tokens):
+    """404 / 405 replies match no operation: conftest checks them against
+    x-unrouted-responses, and that check fails a reply the document does
+    not describe (a status it does not list, a missing Allow, a foreign code)."""
+    r = requests.put(API + "/risks", headers=auth(tokens["admin"]))
+    assert r.status_code == 405 and r.headers["Allow"] == "GET, POST"
+    assert not UNROUTED.errors(405, r.headers, r.json())
+    strict = Unrouted(SPEC)
+    del strict.responses["405"]
+    assert strict.errors(405, r.headers, r.json()) == ["status 405 is not in x-unrouted-responses"]
+    headers = r.headers.copy()
+    del headers["Allow"]
+    assert UNROUTED.errors(405, headers, r.json()) == ["header Allow is required"]
+    assert UNROUTED.errors(404, r.headers, {"error": {"code": "gone", "message": "x"}})
 
 
 def test_lists_share_one_envelope(tokens):
