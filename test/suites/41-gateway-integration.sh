@@ -73,7 +73,8 @@ if [ -n "${OPENRISK_TEST_BASE_URL:-}" ]; then
 		grep -c 'Violation: response Unable to match the returned status code')
 	schema=$(cat "$logs"/prism-shared.log "$logs"/prism-private.log 2>/dev/null | grep 'Violation: response' |
 		grep -vc 'Unable to match the returned status code')
-	cat "$logs"/prism-shared.log "$logs"/prism-private.log 2>/dev/null | grep 'Violation: response' | sort | uniq -c | head -20
+	cat "$logs"/prism-shared.log "$logs"/prism-private.log 2>/dev/null | grep 'Violation: response' |
+		sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^.*Violation: //' -e 's/items\.[0-9]*\./items.N./g' | sort | uniq -c | sort -rn | head -20
 	if [ "$checked" -gt 100 ]; then
 		echo "ok - the validating proxy checked $checked replies against docs/openapi.yaml"
 		extra_passed=$((extra_passed + 1))
