@@ -12,7 +12,6 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 import urllib.error
 import urllib.request
 
@@ -20,7 +19,8 @@ import pytest
 import requests
 import yaml
 
-from conftest import (API, BASE, DIRECT_BASE, PRISM, RAW_DB_TEXT, S, SPEC, TENANT_A, UNROUTED, ContractProxy, auth)
+from conftest import (API, BASE, DIRECT_BASE, PRISM, PRISM_LOGS, RAW_DB_TEXT, SPEC, TENANT_A, UNROUTED,
+                      ContractProxy, auth)
 from unrouted import Unrouted
 
 
@@ -36,7 +36,7 @@ def test_validating_proxy_catches_undocumented_status_and_schema_error(tokens, t
     spec["components"]["schemas"]["Risk"]["properties"]["impact"]["maximum"] = 2
     broken = tmp_path / "broken.yaml"
     broken.write_text(yaml.safe_dump(spec, sort_keys=False))
-    proxy = ContractProxy(DIRECT_BASE, os.path.join(S["log_dir"], "prism-selfcheck.log"), spec=str(broken))
+    proxy = ContractProxy(DIRECT_BASE, os.path.join(PRISM_LOGS, "prism-selfcheck.log"), spec=str(broken))
     try:
         def violations(path):
             req = urllib.request.Request(proxy.base + path, headers=auth(tokens["viewer"]))
