@@ -75,6 +75,8 @@ if [ -n "${OPENRISK_TEST_BASE_URL:-}" ]; then
 		grep -vc 'Unable to match the returned status code')
 	cat "$logs"/prism-shared.log "$logs"/prism-private.log 2>/dev/null | grep 'Violation: response' |
 		sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^.*Violation: //' -e 's/items\.[0-9]*\./items.N./g' | sort | uniq -c | sort -rn | head -20
+	/usr/bin/python3 "$ROOT/test/contract/coverage.py" "$ROOT/docs/openapi.yaml" "$logs"/prism-shared.log \
+		"$logs"/prism-private.log
 	if [ "$checked" -gt 100 ]; then
 		echo "ok - the validating proxy checked $checked replies against docs/openapi.yaml"
 		extra_passed=$((extra_passed + 1))
