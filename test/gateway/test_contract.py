@@ -1,7 +1,9 @@
 """The contract and the HTTP conventions (issue 13 items 1 and 6).
 
 - the validating proxy really catches an undocumented status and a schema
-  error (so "0 violations" over the suite means something);
+  error (so "0 violations" over the suite means something), and so does the
+  check of replies no operation owns (404 / 405, x-unrouted-responses);
+- a tour of every operation of the document through the proxy;
 - CORS: none by default; preflights allowed / refused by configuration;
   credentials never with "*"; Vary: Origin;
 - Link rel=next / rel=prev, Server-Timing;
