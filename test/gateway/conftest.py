@@ -66,6 +66,7 @@ PRISM = os.path.join(CONTRACT, "node_modules", ".bin", "prism")
 PROXY_PRIVATE = os.environ.get("OPENRISK_CONTRACT_PROXY") == "1"
 PRISM_LOGS = os.path.join(S["log_dir"], "prism")  # suite 41 counts the violations of *-shared / *-private.log here
 UNROUTED = Unrouted(SPEC)
+PROXY_BASES = {BASE} if BASE != DIRECT_BASE else set()  # the validating proxies' URLs (theirs are checked by them)
 
 
 # ---- the contract: every reply is checked by the validating proxy ----------
@@ -93,6 +94,17 @@ def _record_violations(response, *args, **kwargs):
                 for problem in UNROUTED.errors(response.status_code, response.headers, body):
                     VIOLATIONS.append((response.request.method, response.request.url, response.status_code,
                                        "unrouted reply: " + problem))
+    elif (response.status_code >= 400 and "/api/v1/" in response.url
+          and not any(response.url.startswith(base) for base in PROXY_BASES)):  # straight to a gateway
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        shared = UNROUTED.shared_error(response.status_code)
+        for problem in UNROUTED.errors(response.status_code, response.headers, body, shared) if shared else \
+                ["no shared response for status %d" % response.status_code]:
+            VIOLATIONS.append((response.request.method, response.request.url, response.status_code,
+                               "direct reply: " + problem))
     if response.status_code >= 400 and response.headers.get("Content-Type", "").startswith("application/json"):
         try:
             message = response.json()["error"]["message"]
@@ -135,6 +147,7 @@ class ContractProxy:
     def __init__(self, upstream, log_path, spec=SPEC):
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
+        PROXY_BASES.add(self.base)
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen([PRISM, "proxy", spec, upstream, "--port", str(self.port), "--host", "127.0.0.1",

@@ -69,6 +69,14 @@ def test_unrouted_replies_are_checked(tokens):
     del headers["Allow"]
     assert UNROUTED.errors(405, headers, r.json()) == ["header Allow is required"]
     assert UNROUTED.errors(404, r.headers, {"error": {"code": "gone", "message": "x"}})
+    # a reply straight from the gateway (malformed JSON: the proxy would answer it) is checked
+    # against the shared response of its status, and fails a code the document does not list
+    r = requests.post(DIRECT_BASE + "/api/v1/risks", data="{not json",
+                      headers=dict(auth(tokens["admin"]), **{"Content-Type": "application/json"}))
+    assert r.status_code == 400 and not UNROUTED.errors(400, r.headers, r.json(), UNROUTED.shared_error(400))
+    strict.doc["components"]["schemas"]["ErrorCode"]["enum"].remove("bad_request")
+    assert strict.errors(400, r.headers, r.json(), strict.shared_error(400)) == [
+        "body.error.code: 'bad_request' not one of the enum"]
 
 
 # ---- a tour of every operation, driven by the document ---------------------
