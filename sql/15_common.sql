@@ -41,6 +41,15 @@ BEGIN
 END
 $$;
 
+-- The tenant argument of an endpoint function: NULL is a bad parameter,
+-- and a caller bound to tenants (openrisk.grant_tenant, 80_privileges.sql)
+-- may name only those: any other is 42501.  In C (src/tenant_acl.c)
+-- because it runs on every call, cache hits included: the caller's
+-- bindings are read once per session and kept until they change.
+CREATE FUNCTION openrisk._tenant_arg(tenant uuid)
+RETURNS uuid AS 'MODULE_PATHNAME', 'openrisk_tenant_arg'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
 -- Pagination used by every list: page >= 1, page_size 1..200.
 CREATE FUNCTION openrisk._check_page(page integer, page_size integer)
 RETURNS void LANGUAGE plpgsql IMMUTABLE
@@ -181,6 +190,13 @@ BEGIN
 END
 $$;
 
+-- What PostgreSQL's uuid input accepts in its canonical forms (with or
+-- without hyphens, optional braces), case-insensitively: checked before a
+-- cast so a client never sees the cast's own error text.
+CREATE FUNCTION openrisk._uuid_pattern()
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT '^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$' $$;
+
 -- A user's text as a LIKE pattern matching it anywhere: %, _ and the
 -- escape character are taken literally.
 CREATE FUNCTION openrisk._like_contains(value text)
@@ -190,8 +206,9 @@ AS $$ SELECT '%' || replace(replace(replace(value, '\', '\\'), '%', '\%'), '_', 
 -- Re-raise a constraint violation caught in a write function with the
 -- constraint's COMMENT as the message (the sentence lives next to the rule
 -- in 10_schema.sql) and the original SQLSTATE.  NOT NULL violations become
--- "<column> is required".  Anything without a comment keeps PostgreSQL's
--- own message.
+-- "<column> is required".  A constraint without a comment gets a generic
+-- sentence: PostgreSQL's own message (naming relations and constraints)
+-- stays in DETAIL, which the gateway never shows.
 CREATE FUNCTION openrisk._raise_constraint(sqlstate text, constraint_name text,
                                            table_name text, column_name text, message text)
 RETURNS void LANGUAGE plpgsql STABLE
@@ -207,12 +224,14 @@ BEGIN
          WHERE c.conname = constraint_name
            AND c.connamespace = 'openrisk'::regnamespace;
     END IF;
-    RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = coalesce(human, message),
+    RAISE EXCEPTION USING ERRCODE = sqlstate,
+        MESSAGE = coalesce(human, 'a value in the body breaks a rule of the register'),
         CONSTRAINT = coalesce(constraint_name, ''), DETAIL = message;
 END
 $$;
 
 REVOKE ALL ON FUNCTION openrisk._bad_parameter(text, text), openrisk._require(anyelement, text),
+    openrisk._tenant_arg(uuid), openrisk._uuid_pattern(),
     openrisk._check_page(integer, integer), openrisk._enum_arg(text, text, text[], boolean),
     openrisk._periods(),
     openrisk._text_arg(text, text, integer), openrisk._number_arg(text, text, numeric, numeric, boolean),

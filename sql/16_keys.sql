@@ -179,7 +179,7 @@ AS $$
 DECLARE
     stem text;
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     PERFORM openrisk._require(nullif(pattern, ''), 'pattern');
     IF length(pattern) > 400 OR pattern ~ '[[:cntrl:]]' THEN
         PERFORM openrisk._bad_parameter('pattern must be at most 400 printable characters');

@@ -30,6 +30,12 @@
 -- Same three layers as every endpoint: _compute (the answer), _meta
 -- (validate, key, cache_fetch_meta), plain (the JSON).
 
+-- Every collection the API returns has ONE envelope:
+--   {"total": n, "page": n|null, "page_size": n, "next": cursor|null, ..., "items": [...]}
+-- The scalars come first and "items" last: the gateway reads the head of
+-- the text for its Link header (gateway/src/list_links.c) without
+-- scanning the items.  `next` is null where a list has no cursor (yet).
+
 -- One risk as the API shows it (lists, search and detail share it).
 CREATE FUNCTION openrisk._risk_json(r openrisk.risks)
 RETURNS json LANGUAGE sql STABLE
@@ -293,13 +299,14 @@ BEGIN
       FROM unnest(page.ids) WITH ORDINALITY o(id, n)
       JOIN openrisk.risks r ON r.id = o.id;
 
+    -- the list envelope: scalars first, items last (see _list_envelope)
     RETURN json_build_object(
-        'items', coalesce(items, '[]'::json),
         'total', counted.total,
         'total_exact', counted.exact,
         'page', CASE WHEN p_after IS NULL THEN p_page END,
         'page_size', p_page_size,
-        'next', page.next);
+        'next', page.next,
+        'items', coalesce(items, '[]'::json));
 END
 $$;
 
@@ -363,6 +370,7 @@ DECLARE
                                                           owner, tag, framework, min_score, max_score, impact,
                                                           probability, created_after, created_before);
 BEGIN
+    PERFORM openrisk._tenant_arg(tenant);
     PERFORM openrisk._check_page(page, page_size);
     IF a.after IS NOT NULL AND page <> 1 THEN
         PERFORM openrisk._bad_parameter('page and after cannot be combined',

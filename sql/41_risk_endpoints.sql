@@ -45,7 +45,7 @@ RETURNS openrisk.cache_fetch_result LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     PERFORM openrisk._require(id, 'id');
     RETURN openrisk.cache_fetch_meta(openrisk._key_risk_id(tenant, id), NULL,
                                      'SELECT openrisk._risk_get_compute($1, $2)', tenant, id);
@@ -90,9 +90,9 @@ BEGIN
            (SELECT json_agg(openrisk._risk_json(r) ORDER BY p.rank DESC, p.score DESC, p.id)
               FROM page p JOIN openrisk.risks r ON r.id = p.id)
       INTO taken, items;
-    RETURN json_build_object('items', coalesce(items, '[]'::json), 'total', taken,
-                             'total_exact', taken < openrisk._match_limit(),
-                             'page', p_page, 'page_size', p_page_size, 'q', p_q);
+    RETURN json_build_object('total', taken, 'total_exact', taken < openrisk._match_limit(),
+                             'page', p_page, 'page_size', p_page_size, 'next', NULL::text, 'q', p_q,
+                             'items', coalesce(items, '[]'::json));
 END
 $$;
 
@@ -105,7 +105,7 @@ DECLARE
     -- The 'simple' configuration folds case, so 'VPN' and 'vpn' are one key.
     v_q text := nullif(lower(btrim(q)), '');
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     PERFORM openrisk._require(v_q, 'q');
     IF length(v_q) > 200 THEN
         PERFORM openrisk._bad_parameter(format('q must be at most 200 characters (got %s)', length(v_q)));
@@ -162,7 +162,7 @@ AS $$
 DECLARE
     v_period text := openrisk._period_arg(period);
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     RETURN openrisk.cache_fetch_meta(openrisk._key_risk_matrix(tenant, v_period), NULL,
                                      'SELECT openrisk._risk_matrix_compute($1, $2)', tenant, v_period);
 END

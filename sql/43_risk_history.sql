@@ -40,8 +40,9 @@ BEGIN
              WHERE h.risk_id = p_risk AND h.tenant_id = p_tenant
              ORDER BY h.id DESC
              LIMIT p_page_size OFFSET (p_page - 1)::bigint * p_page_size) h;
-    RETURN json_build_object('risk_id', p_risk, 'items', coalesce(items, '[]'::json), 'total', total,
-                             'page', p_page, 'page_size', p_page_size);
+    -- the list envelope every collection shares (40_risk_list.sql)
+    RETURN json_build_object('risk_id', p_risk, 'total', total, 'page', p_page, 'page_size', p_page_size,
+                             'next', NULL::text, 'items', coalesce(items, '[]'::json));
 END
 $$;
 
@@ -50,7 +51,7 @@ RETURNS openrisk.cache_fetch_result LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     PERFORM openrisk._require(id, 'id');
     PERFORM openrisk._check_page(page, page_size);
     RETURN openrisk.cache_fetch_meta(openrisk._key_risk_history(tenant, id, page, page_size), NULL,

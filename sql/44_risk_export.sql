@@ -79,6 +79,7 @@ DECLARE
                                                           probability, created_after, created_before);
     batch record;
 BEGIN
+    PERFORM openrisk._tenant_arg(tenant);
     IF batch_size IS NULL OR batch_size NOT BETWEEN 1 AND 10000 THEN
         PERFORM openrisk._bad_parameter(format('batch_size must be between 1 and 10000 (got %s)',
                                                coalesce(batch_size::text, 'null')));

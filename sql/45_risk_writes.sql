@@ -17,8 +17,10 @@
 -- mitigations and assets), with nothing extra to keep in step.  The
 -- comparison happens under the risk's row lock (_risk_write_precondition).
 --
--- Errors: 22023 for a body that is not an object, an unknown field or a
--- field of the wrong JSON type; 22P02 for a malformed uuid in asset_ids;
+-- Errors: 22023 for a body that is not an object, an unknown field, a
+-- field of the wrong JSON type, a number that is not a small whole number
+-- where one is expected, or an asset_ids entry that is not a uuid (so no
+-- cast inside can fail with PostgreSQL's own wording);
 -- 23xxx (with the constraint's human sentence) for values the table
 -- rejects: a missing title (23502), a title over 255 characters or an
 -- impact of 0 or 6 (23514), an asset of another tenant (23503).
@@ -60,9 +62,12 @@ BEGIN
             OR (creating AND NOT f.on_create)
             OR (jsonb_typeof(k.value) NOT IN ('null', f.json_type))
             OR (f.field IN ('impact', 'probability') AND jsonb_typeof(k.value) = 'number'
-                AND k.value::text::numeric <> trunc(k.value::text::numeric))
-            OR (f.json_type = 'array' AND EXISTS (
-                    SELECT 1 FROM jsonb_array_elements(k.value) e WHERE jsonb_typeof(e) <> 'string'))
+                AND (k.value::text::numeric <> trunc(k.value::text::numeric)
+                     OR abs(k.value::text::numeric) > 1000000))
+            OR (f.json_type = 'array' AND jsonb_typeof(k.value) = 'array' AND EXISTS (
+                    SELECT 1 FROM jsonb_array_elements(k.value) e
+                     WHERE jsonb_typeof(e) <> 'string'
+                        OR (f.field = 'asset_ids' AND e #>> '{}' !~* openrisk._uuid_pattern())))
          ORDER BY k.key
          LIMIT 1
     LOOP
@@ -73,7 +78,9 @@ BEGIN
         ELSIF creating AND NOT bad.on_create THEN
             PERFORM openrisk._bad_parameter(format('%s cannot be set when creating a risk: new risks are DRAFT', bad.key));
         ELSIF bad.key IN ('impact', 'probability') AND jsonb_typeof(bad.value) = 'number' THEN
-            PERFORM openrisk._bad_parameter(format('%s must be a whole number (got %s)', bad.key, bad.value));
+            PERFORM openrisk._bad_parameter(format('%s must be an integer between 1 and 5', bad.key));
+        ELSIF bad.key = 'asset_ids' AND jsonb_typeof(bad.value) = 'array' THEN
+            PERFORM openrisk._bad_parameter('asset_ids must be an array of asset ids (UUIDs)');
         ELSIF bad.json_type = 'array' AND jsonb_typeof(bad.value) = 'array' THEN
             PERFORM openrisk._bad_parameter(format('%s must be an array of strings', bad.key));
         ELSE
@@ -277,7 +284,7 @@ DECLARE
     before text[];
     new_id uuid;
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     PERFORM openrisk._check_risk_body(body, true);
     before := openrisk._write_attribution(actor, request_id);
     new_id := openrisk._risk_write_rows(tenant, NULL, body);
@@ -300,7 +307,7 @@ DECLARE
     refused openrisk.write_result;
     before text[];
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     PERFORM openrisk._require(id, 'id');
     PERFORM openrisk._check_risk_body(patch, false);
     refused := openrisk._risk_write_precondition(tenant, id, tags);
@@ -326,7 +333,7 @@ DECLARE
     refused openrisk.write_result;
     before text[];
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     PERFORM openrisk._require(id, 'id');
     refused := openrisk._risk_write_precondition(tenant, id, tags);
     IF refused.outcome IS NOT NULL THEN

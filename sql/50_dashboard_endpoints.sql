@@ -51,7 +51,7 @@ AS $$
 DECLARE
     v_period text := openrisk._period_arg(period);
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     RETURN openrisk.cache_fetch_meta(openrisk._key_dashboard_stats(tenant, v_period), NULL,
                                      'SELECT openrisk._dashboard_stats_compute($1, $2)', tenant, v_period);
 END
@@ -83,7 +83,7 @@ RETURNS openrisk.cache_fetch_result LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     RETURN openrisk.cache_fetch_meta(openrisk._key_dashboard_matrix(tenant), NULL,
                                      'SELECT openrisk._dashboard_matrix_compute($1)', tenant);
 END
@@ -134,7 +134,7 @@ RETURNS openrisk.cache_fetch_result LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     IF days IS NULL OR days NOT BETWEEN 1 AND 365 THEN
         PERFORM openrisk._bad_parameter(format('days must be between 1 and 365 (got %s)',
                                                coalesce(days::text, 'null')));

@@ -20,7 +20,9 @@ AS $$
         'created_at', c.created_at, 'updated_at', c.updated_at)
 $$;
 
--- connector_list: best rated first, then most installed.  category is
+-- connector_list: best rated first, then most installed.  The list
+-- envelope every collection shares (40_risk_list.sql): until 1.1 this
+-- list said "data" where the others say "items".  category is
 -- matched case-insensitively (the argument arrives lower-cased).
 CREATE FUNCTION openrisk._connector_list_compute(p_category text, p_status text,
                                                  p_page integer, p_page_size integer)
@@ -34,16 +36,17 @@ BEGIN
                AND (p_status IS NULL OR c.status = p_status)
         )
         SELECT json_build_object(
-            'data', coalesce((
+            'total', (SELECT count(*) FROM matching),
+            'page', p_page,
+            'page_size', p_page_size,
+            'next', NULL::text,
+            'items', coalesce((
                 SELECT json_agg(openrisk._connector_json(p.c)
                                 ORDER BY (p.c).rating DESC, (p.c).install_count DESC, (p.c).name, (p.c).id)
                   FROM (SELECT m.c FROM matching m
                          ORDER BY (m.c).rating DESC, (m.c).install_count DESC, (m.c).name, (m.c).id
                          LIMIT p_page_size OFFSET (p_page - 1)::bigint * p_page_size) p),
-                '[]'::json),
-            'total', (SELECT count(*) FROM matching),
-            'page', p_page,
-            'page_size', p_page_size));
+                '[]'::json)));
 END
 $$;
 
@@ -124,7 +127,7 @@ RETURNS openrisk.cache_fetch_result LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM openrisk._require(tenant, 'tenant');
+    PERFORM openrisk._tenant_arg(tenant);
     PERFORM openrisk._require(id, 'id');
     RETURN openrisk.cache_fetch_meta(openrisk._key_app_id(tenant, id), NULL,
                                      'SELECT openrisk._app_get_compute($1, $2)', tenant, id);

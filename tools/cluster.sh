@@ -68,7 +68,7 @@ start() {
 	# throwaway development data, so the extension is recreated (the
 	# gateway service reloads demo data into the empty tables).
 	local script sum stamp=$OPENRISK_RUN_DIR/openrisk.sql.md5
-	script=$("$PGBIN/pg_config" --sharedir)/extension/openrisk--1.0.sql
+	script=$("$PGBIN/pg_config" --sharedir)/extension/openrisk--$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$ROOT/extension/openrisk.control").sql
 	sum=$(md5sum "$script" | cut -d' ' -f1)
 	if [ -f "$stamp" ] && [ "$(cat "$stamp")" != "$sum" ]; then
 		say "the extension's SQL changed: recreating it in $OPENRISK_DB (development data is reloaded)"
@@ -80,6 +80,15 @@ start() {
 	PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS openrisk CASCADE" ||
 		die "CREATE EXTENSION openrisk failed (see the error above)"
 	echo "$sum" >"$stamp"
+	# The gateway's login role: a member of the API's group roles (made by
+	# the extension) and of pg_monitor (its stats poller reads
+	# pg_stat_activity), nothing more.  Trust authentication on this
+	# development cluster; give it a password or a certificate elsewhere.
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -v role="$OPENRISK_GATEWAY_ROLE" >/dev/null <<'SQL' ||
+SELECT format('CREATE ROLE %I LOGIN', :'role') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('GRANT openrisk_reader, openrisk_writer, openrisk_admin, pg_monitor TO %I', :'role') \gexec
+SQL
+		die "could not create the gateway's role $OPENRISK_GATEWAY_ROLE"
 
 }
 

@@ -37,6 +37,12 @@ PGDATA_DIR=$OPENRISK_RUN_DIR/pgdata
 PG_SOCKET_DIR=$OPENRISK_RUN_DIR/socket
 LOG_DIR=$OPENRISK_RUN_DIR/log
 
+# The gateway connects as its own login role, a member of the extension's
+# group roles (openrisk_reader / _writer / _admin) and pg_monitor -- never
+# as the superuser (tools/cluster.sh creates it; docs/SECURITY.md).
+OPENRISK_GATEWAY_ROLE=${OPENRISK_GATEWAY_ROLE:-openrisk_gateway}
+GATEWAY_DSN="host=$PG_SOCKET_DIR port=$OPENRISK_PGPORT dbname=$OPENRISK_DB user=$OPENRISK_GATEWAY_ROLE"
+
 export PGHOST=$PG_SOCKET_DIR PGPORT=$OPENRISK_PGPORT PGDATABASE=$OPENRISK_DB PGUSER=postgres
 
 say() { printf '==> %s\n' "$*" >&2; }

@@ -23,7 +23,26 @@ missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# npm comes with NodeSource's nodejs; Debian's own nodejs needs the npm package
+command -v npm >/dev/null || missing+=(npm)
+
+# The contract tools (test/contract: @redocly/cli, @stoplight/prism-cli),
+# exactly as package-lock.json pins them, from the npm registry.  `npm ci`
+# only when the lock file changed since the last install (a stamp in
+# node_modules), so `make test` pays for it once.
+contract_tools() {
+	local dir=$ROOT/test/contract stamp=$ROOT/test/contract/node_modules/.openrisk-lock.md5 sum
+	sum=$(md5sum "$dir/package-lock.json" | cut -d' ' -f1)
+	[ "$(cat "$stamp" 2>/dev/null)" = "$sum" ] && [ -x "$dir/node_modules/.bin/prism" ] && return 0
+	say "installing the contract tools (npm ci in test/contract)"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in test/contract failed"
+	echo "$sum" >"$stamp"
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+	contract_tools
+	exit 0
+fi
 require_root "${1:-run}"
 say "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
@@ -34,3 +53,4 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q '^15 *main .*online'; then
 	pg_ctlcluster 15 main stop || true
 fi
+contract_tools

@@ -116,7 +116,7 @@ make -s -C "$WORK/vg" CFLAGS="-O1 -g" openrisk-gateway >/dev/null 2>&1 || fail "
 
 vg_run() { # vg_run REQUESTS -> prints "definite indirect errors"
 	local n=$1 log=$WORK/valgrind-$1.log vpid
-	OPENRISK_DSN="host=$PG_SOCKET_DIR port=$OPENRISK_PGPORT dbname=$OPENRISK_DB user=postgres" \
+	OPENRISK_DSN=$GATEWAY_DSN \
 		OPENRISK_JWT_SECRET_FILE=$OPENRISK_RUN_DIR/jwt.secret OPENRISK_LISTEN=127.0.0.1:$VG_PORT \
 		OPENRISK_METRICS_LISTEN=127.0.0.1:$VG_METRICS OPENRISK_ACCESS_LOG=off \
 		valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite \

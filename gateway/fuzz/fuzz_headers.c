@@ -39,8 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		char state[6];
 		memcpy(state, data, 5);
 		state[5] = '\0';
-		sqlstate_map(state, &m);
+		sqlstate_map(state, data[0] & 1, &m);
 		FUZZ_ASSERT(m.status >= 400 && m.status < 600 && m.code && m.code[0]);
+		/* a message is always there when the database's is not shown */
+		FUZZ_ASSERT(m.show_db_message || m.status == 500 || (m.message && m.message[0]));
 		FUZZ_ASSERT(http_status_text(m.status)[0] && http_status_code(m.status)[0]);
 	}
 	FUZZ_ASSERT(role_parse(s) >= ROLE_NONE && role_parse(s) <= ROLE_ADMIN);

@@ -84,6 +84,12 @@ static const struct option_def options[] = {
 	 "a comment line on an idle event stream: keeps proxies from closing it, finds clients gone"},
 	{"max-exports", "OPENRISK_MAX_EXPORTS", OPT_INT, F(max_exports), 0, 1000, "4",
 	 "CSV exports running at once (503 beyond); their threads come on top of --threads"},
+	{"cors-origins", "OPENRISK_CORS_ORIGINS", OPT_STRING, F(cors_origins), 0, 0, "",
+	 "browser origins allowed by CORS, comma-separated, or * (default: none)"},
+	{"cors-credentials", "OPENRISK_CORS_CREDENTIALS", OPT_BOOL, F(cors_credentials), 0, 0, "off",
+	 "send Access-Control-Allow-Credentials: true to allowed origins (not with *)"},
+	{"cors-max-age", "OPENRISK_CORS_MAX_AGE", OPT_DURATION, F(cors_max_age_ms), 0, 86400000, "10m",
+	 "how long a browser may cache a preflight answer"},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -262,6 +268,8 @@ void config_defaults(struct gw_config *cfg)
 	for (size_t i = 0; i < NOPTIONS; i++)
 		if (options[i].deflt)
 			(void)set_option(cfg, &options[i], options[i].deflt, options[i].flag, err, sizeof err);
+	(void)cors_parse(cfg->cors_origins, cfg->cors_credentials, (int)(cfg->cors_max_age_ms / 1000), &cfg->cors,
+			 err, sizeof err);
 }
 
 static const struct option_def *find_flag(const char *name, size_t len)
@@ -336,7 +344,8 @@ int config_load(struct gw_config *cfg, config_getenv_fn getenv_fn, int argc, cha
 		return -1;
 	if (cfg->pool_max_idle > cfg->pool_max_open)
 		cfg->pool_max_idle = cfg->pool_max_open;
-	return 0;
+	return cors_parse(cfg->cors_origins, cfg->cors_credentials, (int)(cfg->cors_max_age_ms / 1000), &cfg->cors,
+			  err, errlen);
 }
 
 int config_read_secret_file(struct gw_config *cfg, char *err, size_t errlen)

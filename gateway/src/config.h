@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cors.h"
+
 enum pool_mode {
 	POOL_MODE_DEVELOPMENT,
 	POOL_MODE_STAGING,
@@ -47,6 +49,10 @@ struct gw_config {
 	int max_event_streams;      /* GET /api/v1/events open at once (503 beyond) */
 	int64_t event_heartbeat_ms; /* comment line on an idle event stream */
 	int max_exports;            /* CSV exports running at once (503 beyond) */
+	char cors_origins[2200];    /* "https://a.example, https://b.example", "*" or "" */
+	int cors_credentials;       /* 1: Access-Control-Allow-Credentials: true */
+	int64_t cors_max_age_ms;    /* preflight cache (Access-Control-Max-Age) */
+	struct cors_policy cors;    /* parsed from the three above by config_load */
 };
 
 /* Fill *cfg with the built-in defaults (development pool mode). */

@@ -14,13 +14,27 @@
 
 struct sql_error_map {
 	int status;          /* HTTP status */
-	const char *code;    /* machine-readable error code */
-	int show_db_message; /* 1: the endpoint's own sentence is passed on */
+	const char *code;    /* machine-readable error code: one per kind of failure */
+	int show_db_message; /* 1: the endpoint's own sentence may be passed on */
 	int retryable;       /* 1: add Retry-After */
+	const char *message; /* the client's sentence when the database's is not shown */
 };
 
-/* Map a five-character SQLSTATE (NULL: connection lost) to a reply. */
-void sqlstate_map(const char *sqlstate, struct sql_error_map *out);
+/*
+ * Map a five-character SQLSTATE (NULL: connection lost) to a reply.
+ * from_our_code says the error was raised by the extension's own code
+ * (a PL/pgSQL RAISE or its tenant check), whose messages are sentences
+ * written for users; anything else PostgreSQL said itself ("invalid input
+ * syntax for type uuid: ...", "permission denied for function ...") is
+ * database text and is replaced by map->message.
+ */
+void sqlstate_map(const char *sqlstate, int from_our_code, struct sql_error_map *out);
+
+/*
+ * Was an error raised by the extension's own code?  source_function is
+ * the error's PG_DIAG_SOURCE_FUNCTION field (may be NULL).
+ */
+int sql_error_is_ours(const char *source_function);
 
 /* The reason phrase for a status line ("Not Found"). */
 const char *http_status_text(int status);

@@ -43,7 +43,7 @@ static int stream_batches(struct gateway *gw, struct request *req, const struct 
 		enum pool_status st;
 		int broken;
 		PGresult *r = pool_run(gw->pool, gw->cfg->pool_acquire_timeout_ms, rt->stmt, rt->nparams, values, 1,
-				       &st, &broken);
+				       &st, &broken, NULL);
 		int ok = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 2;
 
 		if (!s.conn && !ok) { /* nothing sent yet: a normal error reply */

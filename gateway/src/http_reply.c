@@ -29,7 +29,7 @@ int reply_send(struct mg_connection *conn, int status, const char *extra_headers
 int reply_send_as(struct mg_connection *conn, int status, const char *content_type,
 		  const char *extra_headers, const char *body, size_t body_len)
 {
-	char stack[STACK_REPLY], head[1024];
+	char stack[STACK_REPLY], head[8192];
 	char *out = stack;
 	int hn, rc;
 	size_t total;

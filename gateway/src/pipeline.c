@@ -14,6 +14,7 @@
  */
 #include "pipeline.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "request_body.h"
 #include "result_reply.h"
 #include "router.h"
+#include "timeutil.h"
 
 /* Longest query-string value or body field bound as a parameter. */
 #define PARAM_VALUE_MAX 512
@@ -116,6 +118,36 @@ static int read_body(struct request *req, const struct route *rt, char **body,
 	return status;
 }
 
+/* The canonical text form of a UUID (any case): what a path {id} must be. */
+static int uuid_shaped(const char *s)
+{
+	for (int i = 0; i < 36; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return 0;
+	}
+	return s[36] == '\0';
+}
+
+/* An integer PostgreSQL's int4 takes, written plainly: at most 9 digits. */
+static int integer_shaped(const char *s)
+{
+	size_t n;
+
+	s += *s == '-';
+	n = strspn(s, "0123456789");
+	return n > 0 && n <= 9 && s[n] == '\0';
+}
+
+/* A value for a 400 message: escaped, cut short. */
+static const char *shown(const char *v, char *out, size_t outlen)
+{
+	log_escape(v, out, outlen);
+	if (strlen(v) > 40)
+		strcpy(out + 37, "...");
+	return out;
+}
+
 /*
  * Bind the remaining parameters.  Query values are decoded into b->buf;
  * the tenant comes from the verified token only.  Returns 0 or a replied
@@ -148,6 +180,14 @@ static int bind_params(struct request *req, const struct route *rt, const struct
 			b->values[i] = claims->tenant;
 			break;
 		case PARAM_PATH_ID:
+			/* checked here, so the database's cast never words the 400 */
+			if (!uuid_shaped(id)) {
+				char safe[48];
+				snprintf(msg, sizeof msg, "the id in the path must be a UUID, such as "
+							  "0b5f0e4e-8f7e-4f0b-9c3e-1d2a3b4c5d6e (got \"%s\")",
+					 shown(id, safe, sizeof safe));
+				return request_fail_status(req, 400, msg, NULL);
+			}
 			b->values[i] = id;
 			break;
 		case PARAM_BODY:
@@ -176,6 +216,12 @@ static int bind_params(struct request *req, const struct route *rt, const struct
 					 PARAM_VALUE_MAX - 1);
 				return request_fail_status(req, 400, msg, NULL);
 			}
+			if (found && p->integer && !integer_shaped(b->buf[i])) {
+				char safe[48];
+				snprintf(msg, sizeof msg, "%s must be an integer (got \"%s\")", p->name,
+					 shown(b->buf[i], safe, sizeof safe));
+				return request_fail_status(req, 400, msg, NULL);
+			}
 			b->values[i] = found ? b->buf[i] : p->deflt;
 			break;
 		}
@@ -188,11 +234,15 @@ static int execute(struct request *req, const struct route *rt, const char *cons
 {
 	enum pool_status st;
 	int broken, status;
+	struct pool_timing timing;
 	PGresult *r = pool_run(gw->pool, gw->cfg->pool_acquire_timeout_ms, rt->stmt, rt->nparams, values,
-			       route_is_retryable(rt), &st, &broken);
+			       route_is_retryable(rt), &st, &broken, &timing);
 
 	if (!r)
 		return reply_no_connection(req, rt, st);
+	/* Server-Timing: the wait for a connection, and the statement's round
+	 * trip (what the database cost this request) */
+	request_add_header(req, "Server-Timing: pool;dur=%.3f, db;dur=%.3f", timing.wait_ms, timing.db_ms);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK)
 		status = reply_result(req, rt, r);
 	else if (rt->kind == KIND_HEALTH)
@@ -213,6 +263,35 @@ static int reply_ready(struct request *req)
 	return request_reply(req, 503, req->headers, no, sizeof no - 1);
 }
 
+/*
+ * OPTIONS on a known path: a CORS preflight (Origin and
+ * Access-Control-Request-Method) is 204 with the Allow-* headers when the
+ * origin and method are allowed, 403 origin_not_allowed otherwise; a plain
+ * OPTIONS is 204 with Allow.  No token: browsers send preflights without
+ * credentials.  allow: the path's methods ("GET, POST").
+ */
+static int reply_options(struct request *req, const char *allow)
+{
+	const char *origin = mg_get_header(req->conn, "Origin");
+	const char *method = mg_get_header(req->conn, "Access-Control-Request-Method");
+	char lines[1024];
+
+	if (origin && method) {
+		if (!cors_preflight(&gw->cfg->cors, origin, method, allow, lines, sizeof lines)) {
+			request_reset_headers(req); /* a refused preflight allows nothing */
+			if (gw->cfg->cors.enabled)
+				request_add_header(req, "Vary: Origin");
+			return request_fail(req, 403, "origin_not_allowed",
+					    "this origin may not call the API from a browser, or not with this method", NULL);
+		}
+		request_reset_headers(req); /* the preflight's own CORS lines replace the reply's */
+		request_add_header(req, "%.*s", (int)strlen(lines) - 2, lines);
+		return request_reply(req, 204, req->headers, NULL, 0);
+	}
+	request_add_header(req, "Allow: %s, OPTIONS", allow);
+	return request_reply(req, 204, req->headers, NULL, 0);
+}
+
 /* The pipeline itself; every step either passes or has already replied. */
 static int api_request(struct mg_connection *conn)
 {
@@ -225,7 +304,7 @@ static int api_request(struct mg_connection *conn)
 	int status;
 
 	memset(b.values, 0, sizeof b.values);
-	request_start(&req, conn, gw->cfg->max_body_bytes);
+	request_start(&req, conn, gw->cfg->max_body_bytes, &gw->cfg->cors);
 	if (atomic_load(&gw->draining)) {
 		req.close_after = 1; /* its client should go elsewhere */
 		return request_fail(&req, 503, "shutting_down", "the gateway is shutting down; retry",
@@ -234,6 +313,8 @@ static int api_request(struct mg_connection *conn)
 	router_match(req.ri->request_method, req.ri->local_uri, &m);
 	if (m.status == MATCH_NOT_FOUND)
 		return request_fail_status(&req, 404, "no such route", NULL);
+	if (m.status == MATCH_BAD_METHOD && strcmp(req.ri->request_method, "OPTIONS") == 0)
+		return reply_options(&req, m.allow);
 	if (m.status == MATCH_BAD_METHOD) {
 		char allow[96], msg[128];
 		snprintf(allow, sizeof allow, "Allow: %s\r\n", m.allow);

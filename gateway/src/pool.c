@@ -299,15 +299,22 @@ PGresult *pool_exec(struct pool *p, struct pool_conn *c, int stmt, int nparams, 
 }
 
 PGresult *pool_run(struct pool *p, int64_t timeout_ms, int stmt, int nparams, const char *const *values, int retry,
-		   enum pool_status *st, int *broken)
+		   enum pool_status *st, int *broken, struct pool_timing *timing)
 {
 	for (int attempt = 0;; attempt++) {
 		struct pool_conn *c;
+		struct timespec t0, t1;
 		PGresult *r;
 
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if ((*st = pool_acquire(p, timeout_ms, &c)) != POOL_OK)
 			return NULL;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 		r = pool_exec(p, c, stmt, nparams, values);
+		if (timing) {
+			timing->db_ms = seconds_since(&t1) * 1000.0;
+			timing->wait_ms = seconds_since(&t0) * 1000.0 - timing->db_ms;
+		}
 		*broken = c->broken;
 		pool_release(p, c);
 		if (!*broken || !retry || attempt > 0)

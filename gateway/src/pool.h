@@ -58,10 +58,16 @@ void pool_release(struct pool *p, struct pool_conn *c);
  * the caller), or NULL with *st saying why there was no connection.  With
  * retry (reads: nothing can have been committed), a statement whose
  * connection died runs once more on a fresh one.  *broken: the last
- * attempt's connection died (the caller's reply differs).
+ * attempt's connection died (the caller's reply differs).  *timing (may
+ * be NULL): the last attempt's wait for a connection and its statement's
+ * round trip, in milliseconds (the reply's Server-Timing).
  */
+struct pool_timing {
+	double wait_ms;
+	double db_ms;
+};
 PGresult *pool_run(struct pool *p, int64_t timeout_ms, int stmt, int nparams, const char *const *values, int retry,
-		   enum pool_status *st, int *broken);
+		   enum pool_status *st, int *broken, struct pool_timing *timing);
 
 /* Open one connection now (start-up warm-up); 0 when PostgreSQL answered. */
 int pool_warm(struct pool *p);

@@ -7,10 +7,13 @@
  */
 #include "request.h"
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 
+#include "conn_drain.h"
 #include "errors.h"
 #include "http_reply.h"
 #include "log.h"
@@ -36,8 +39,10 @@ void request_ids_init(void)
  * "Connection: close" AND makes civetweb honour it, since the header alone
  * does not: civetweb would discard the body and serve what follows it.
  */
-void request_start(struct request *req, struct mg_connection *conn, size_t max_body)
+void request_start(struct request *req, struct mg_connection *conn, size_t max_body, const struct cors_policy *cors)
 {
+	char lines[512];
+
 	const int chunked = mg_get_header(conn, "Transfer-Encoding") != NULL;
 	long long cl;
 
@@ -53,6 +58,29 @@ void request_start(struct request *req, struct mg_connection *conn, size_t max_b
 	req->close_after = chunked || cl > (long long)max_body ||
 			   (req->body_unread && mg_get_header(conn, "Expect") != NULL);
 	snprintf(req->headers, sizeof req->headers, "X-Request-Id: %s\r\n", req->id);
+	if (cors && cors->enabled && cors_reply_headers(cors, mg_get_header(conn, "Origin"), lines, sizeof lines) > 0)
+		strncat(req->headers, lines, sizeof req->headers - strlen(req->headers) - 1);
+}
+
+void request_reset_headers(struct request *req)
+{
+	snprintf(req->headers, sizeof req->headers, "X-Request-Id: %s\r\n", req->id);
+}
+
+void request_add_header(struct request *req, const char *fmt, ...)
+{
+	size_t used = strlen(req->headers);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(req->headers + used, sizeof req->headers - used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || used + (size_t)n + 3 > sizeof req->headers) {
+		req->headers[used] = '\0'; /* does not fit: left out whole, never cut */
+		return;
+	}
+	memcpy(req->headers + used + n, "\r\n", 3);
 }
 
 int request_finish(struct request *req, int status)
@@ -72,13 +100,18 @@ int request_reply(struct request *req, int status, const char *headers, const ch
 
 int request_fail(struct request *req, int status, const char *code, const char *message, const char *extra)
 {
-	char headers[512];
+	char headers[REQUEST_HEADERS_MAX + 256];
 
 	snprintf(headers, sizeof headers, "%s%s%s", req->headers, req->close_after ? "Connection: close\r\n" : "",
 		 extra ? extra : "");
 	if (req->close_after)
 		mg_disable_connection_keep_alive(req->conn);
 	reply_error(req->conn, status, code, message, headers);
+	/* a body is still coming (or may be): let the client read this reply
+	 * before the connection ends (conn_drain.h).  Not when it waits for
+	 * "100 Continue": it sends nothing. */
+	if (req->close_after && req->body_unread && !mg_get_header(req->conn, "Expect"))
+		conn_drain(req->conn);
 	return request_finish(req, status);
 }
 

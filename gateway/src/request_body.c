@@ -43,7 +43,7 @@ static int read_all(struct request *req, size_t max, char **out, size_t *outlen)
 		return request_fail_status(req, 400, "a JSON request body is required", NULL);
 	buf = malloc(max + 2);
 	if (!buf)
-		return request_fail_status(req, 503, "out of memory; retry", "Retry-After: 1\r\n");
+		return request_fail(req, 503, "busy", "the gateway is out of memory; retry shortly", "Retry-After: 1\r\n");
 	while ((n = mg_read(req->conn, buf + len, max + 1 - len)) > 0) {
 		len += (size_t)n;
 		if (len > max) {
@@ -56,6 +56,29 @@ static int read_all(struct request *req, size_t max, char **out, size_t *outlen)
 	*out = buf;
 	*outlen = len;
 	return 0;
+}
+
+/*
+ * Why a body is not JSON, in our words: json-c's own descriptions are
+ * parser states ("continue", "object property name"), not sentences.
+ */
+static void json_malformed_message(json_tokener *tok, const char *buf, size_t len, char *msg, size_t msglen)
+{
+	enum json_tokener_error e = tok ? json_tokener_get_error(tok) : json_tokener_error_parse_eof;
+	size_t at = tok ? json_tokener_get_parse_end(tok) : 0;
+
+	if (!tok)
+		snprintf(msg, msglen, "the request body could not be parsed");
+	else if (strlen(buf) != len)
+		snprintf(msg, msglen, "the request body is not valid JSON: it contains a NUL byte");
+	else if (e == json_tokener_success)
+		snprintf(msg, msglen, "the request body is not valid JSON: there is more after the value (byte %zu)", at + 1);
+	else if (e == json_tokener_continue)
+		snprintf(msg, msglen, "the request body is not valid JSON: it ends before the value does");
+	else if (e == json_tokener_error_depth)
+		snprintf(msg, msglen, "the request body is not valid JSON: it nests too deeply");
+	else
+		snprintf(msg, msglen, "the request body is not valid JSON: syntax error at byte %zu", at + 1);
 }
 
 int request_read_json(struct request *req, size_t max_body, char **body, json_object **parsed)
@@ -74,10 +97,7 @@ int request_read_json(struct request *req, size_t max_body, char **body, json_ob
 	if (!tok || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != len || strlen(buf) != len) {
 		char msg[160];
-		snprintf(msg, sizeof msg, "the request body is not valid JSON: %s",
-			 tok ? json_tokener_error_desc(json_tokener_get_error(tok)) : "parser unavailable");
-		if (tok && json_tokener_get_error(tok) == json_tokener_success)
-			snprintf(msg, sizeof msg, "the request body is not valid JSON: trailing data");
+		json_malformed_message(tok, buf, len, msg, sizeof msg);
 		json_object_put(obj);
 		json_tokener_free(tok);
 		free(buf);

@@ -14,6 +14,7 @@
 
 #include "errors.h"
 #include "http_reply.h"
+#include "list_links.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -40,21 +41,25 @@ int reply_sql_error(struct request *req, const struct route *rt, const PGresult 
 	const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	struct sql_error_map m;
 
-	sqlstate_map(sqlstate, &m);
-	if (m.show_db_message && primary)
-		return request_fail(req, m.status, m.code, primary, NULL);
+	sqlstate_map(sqlstate, sql_error_is_ours(PQresultErrorField(r, PG_DIAG_SOURCE_FUNCTION)), &m);
 	if (m.status == 503)
-		return request_fail(req, 503, m.code, "the database is unavailable or busy; retry shortly",
-				    "Retry-After: 1\r\n");
+		return request_fail(req, 503, m.code, m.message, "Retry-After: 1\r\n");
+	if (m.status < 500) {
+		if (!m.show_db_message || !primary) /* PostgreSQL's own words: logged, not shown */
+			log_debug("request %s: %s %s: SQLSTATE %s: %s", req->id, rt->method, rt->pattern,
+				  sqlstate ? sqlstate : "-", primary ? primary : PQresultErrorMessage(r));
+		return request_fail(req, m.status, m.code, m.show_db_message && primary ? primary : m.message, NULL);
+	}
 	log_error("request %s: %s %s failed: SQLSTATE %s: %s", req->id, rt->method, rt->pattern,
 		  sqlstate ? sqlstate : "-", primary ? primary : PQresultErrorMessage(r));
 	return fail_logged(req, m.status, m.code);
 }
 
-/* A cached read: value, hit, etag. */
+/* A cached read: value, hit, etag; a list's reply also links its
+ * neighbour pages (list_links.h). */
 static int reply_read(struct request *req, const struct route *rt, const PGresult *r)
 {
-	char headers[384];
+	char headers[REQUEST_HEADERS_MAX + 4608], link[4096] = "";
 	const char *etag;
 	int hit;
 
@@ -64,8 +69,16 @@ static int reply_read(struct request *req, const struct route *rt, const PGresul
 	etag = PQnfields(r) > 2 ? PQgetvalue(r, 0, 2) : "";
 	req->cache = hit ? "HIT" : "MISS";
 	metrics_observe_cache(req->route, hit);
-	snprintf(headers, sizeof headers, "%sX-Cache: %s\r\nETag: \"%s\"\r\nCache-Control: private, no-cache\r\n",
-		 req->headers, req->cache, etag);
+	if (rt->kind == KIND_LIST) {
+		struct list_envelope env;
+		if (list_envelope_read(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), &env) < 0 ||
+		    list_link_header(req->ri->local_uri, req->ri->query_string, &env, link, sizeof link) < 0)
+			link[0] = '\0'; /* no Link rather than a wrong one */
+	}
+	snprintf(headers, sizeof headers,
+		 "%sX-Cache: %s\r\nETag: \"%s\"\r\nCache-Control: private, no-cache\r\n"
+		 "Server-Timing: cache;desc=%s\r\n%s",
+		 req->headers, req->cache, etag, req->cache, link);
 	return request_finish(req, reply_send_conditional(req->conn, headers, etag, PQgetvalue(r, 0, 0),
 							  (size_t)PQgetlength(r, 0, 0)));
 }
@@ -147,6 +160,7 @@ int reply_result(struct request *req, const struct route *rt, const PGresult *r)
 
 	switch (rt->kind) {
 	case KIND_READ:
+	case KIND_LIST:
 		return reply_read(req, rt, r);
 	case KIND_HEALTH:
 		return reply_health(req, 1);

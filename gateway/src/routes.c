@@ -19,15 +19,16 @@
 /* The table is laid out by hand, one route per row (clang-format would
  * turn the shorthands into blocks and join each row into one line). */
 /* clang-format off */
-#define T {PARAM_TENANT, NULL, NULL, NULL}
-#define ID {PARAM_PATH_ID, NULL, NULL, NULL}
-#define Q(name, deflt) {PARAM_QUERY, name, deflt, NULL}
-#define BODY {PARAM_BODY, NULL, NULL, NULL}
-#define FIELD(name, shape) {PARAM_BODY_FIELD, name, NULL, shape}
-#define HEADER(name) {PARAM_HEADER, name, NULL, NULL}
-#define ACTOR {PARAM_ACTOR, NULL, NULL, NULL}
-#define REQUEST_ID {PARAM_REQUEST_ID, NULL, NULL, NULL}
-#define CURSOR {PARAM_CURSOR, NULL, NULL, NULL}
+#define T {PARAM_TENANT, NULL, NULL, NULL, 0}
+#define ID {PARAM_PATH_ID, NULL, NULL, NULL, 0}
+#define Q(name, deflt) {PARAM_QUERY, name, deflt, NULL, 0}
+#define QI(name, deflt) {PARAM_QUERY, name, deflt, NULL, 1} /* an integer: checked before binding */
+#define BODY {PARAM_BODY, NULL, NULL, NULL, 0}
+#define FIELD(name, shape) {PARAM_BODY_FIELD, name, NULL, shape, 0}
+#define HEADER(name) {PARAM_HEADER, name, NULL, NULL, 0}
+#define ACTOR {PARAM_ACTOR, NULL, NULL, NULL, 0}
+#define REQUEST_ID {PARAM_REQUEST_ID, NULL, NULL, NULL, 0}
+#define CURSOR {PARAM_CURSOR, NULL, NULL, NULL, 0}
 #define NO_PARAMS {{0}}
 /* What selects risks, the same for the list and its CSV export (sql/40_, 44_). */
 #define RISK_SELECTION Q("severity", NULL), Q("status", NULL), Q("q", NULL), Q("sort_by", "score"), \
@@ -37,17 +38,17 @@
 	Q("created_before", NULL)
 
 const struct route routes[] = {
-	{"GET", "/api/v1/risks", KIND_READ, ROLE_VIEWER, STMT_RISK_LIST, "risk list", NULL, 18,
-	 {T, Q("page", "1"), Q("page_size", "20"), RISK_SELECTION, Q("after", NULL), RISK_FILTERS}},
+	{"GET", "/api/v1/risks", KIND_LIST, ROLE_VIEWER, STMT_RISK_LIST, "risk list", NULL, 18,
+	 {T, QI("page", "1"), QI("page_size", "20"), RISK_SELECTION, Q("after", NULL), RISK_FILTERS}},
 	{"GET", "/api/v1/risks/export.csv", KIND_EXPORT, ROLE_VIEWER, STMT_RISK_EXPORT, "risk export", NULL, 16,
 	 {T, RISK_SELECTION, RISK_FILTERS, CURSOR}},
-	{"GET", "/api/v1/risks/search", KIND_READ, ROLE_VIEWER, STMT_RISK_SEARCH, "search", NULL, 4,
-	 {T, Q("q", NULL), Q("page", "1"), Q("page_size", "20")}},
+	{"GET", "/api/v1/risks/search", KIND_LIST, ROLE_VIEWER, STMT_RISK_SEARCH, "search", NULL, 4,
+	 {T, Q("q", NULL), QI("page", "1"), QI("page_size", "20")}},
 	{"GET", "/api/v1/risks/matrix", KIND_READ, ROLE_VIEWER, STMT_RISK_MATRIX, "risk matrix", NULL, 2,
 	 {T, Q("period", "all")}},
 	{"GET", "/api/v1/risks/{id}", KIND_READ, ROLE_VIEWER, STMT_RISK_GET, "risk", NULL, 2, {T, ID}},
-	{"GET", "/api/v1/risks/{id}/history", KIND_READ, ROLE_VIEWER, STMT_RISK_HISTORY, "risk", NULL, 4,
-	 {T, ID, Q("page", "1"), Q("page_size", "20")}},
+	{"GET", "/api/v1/risks/{id}/history", KIND_LIST, ROLE_VIEWER, STMT_RISK_HISTORY, "risk", NULL, 4,
+	 {T, ID, QI("page", "1"), QI("page_size", "20")}},
 	/* writes: If-Match, and who writes for which request (the audit trail) */
 	{"POST", "/api/v1/risks", KIND_CREATE, ROLE_ANALYST, STMT_RISK_CREATE, "risk", "/api/v1/risks/{id}", 4,
 	 {T, BODY, ACTOR, REQUEST_ID}},
@@ -60,9 +61,9 @@ const struct route routes[] = {
 	{"GET", "/api/v1/stats/risk-matrix", KIND_READ, ROLE_VIEWER, STMT_DASHBOARD_MATRIX, "risk matrix", NULL, 1,
 	 {T}},
 	{"GET", "/api/v1/stats/trends", KIND_READ, ROLE_VIEWER, STMT_DASHBOARD_TIMELINE, "trends", NULL, 2,
-	 {T, Q("days", "30")}},
-	{"GET", "/api/v1/marketplace/connectors", KIND_READ, ROLE_VIEWER, STMT_CONNECTOR_LIST, "connector list", NULL, 4,
-	 {Q("category", NULL), Q("status", NULL), Q("page", "1"), Q("page_size", "20")}},
+	 {T, QI("days", "30")}},
+	{"GET", "/api/v1/marketplace/connectors", KIND_LIST, ROLE_VIEWER, STMT_CONNECTOR_LIST, "connector list", NULL, 4,
+	 {Q("category", NULL), Q("status", NULL), QI("page", "1"), QI("page_size", "20")}},
 	{"GET", "/api/v1/marketplace/connectors/{id}", KIND_READ, ROLE_VIEWER, STMT_CONNECTOR_GET, "connector", NULL, 1,
 	 {ID}},
 	{"GET", "/api/v1/marketplace/apps/{id}", KIND_READ, ROLE_VIEWER, STMT_APP_GET, "app", NULL, 2, {T, ID}},

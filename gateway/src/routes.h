@@ -20,6 +20,7 @@
 /* What the pipeline does with the statement's result. */
 enum route_kind {
 	KIND_READ,   /* SELECT value, hit, etag: 200 + X-Cache + ETag, or 304; NULL -> 404 */
+	KIND_LIST,   /* a KIND_READ whose body is a list envelope: also Link rel=next/prev */
 	KIND_CREATE, /* 201 + Location (the route's template, {id} = second column) */
 	KIND_UPDATE, /* 200, NULL -> 404 */
 	KIND_DELETE, /* 204, false -> 404 */
@@ -48,6 +49,7 @@ struct route_param {
 	const char *name;  /* query parameter, body field or header name */
 	const char *deflt; /* PARAM_QUERY: bound when absent */
 	const char *shape; /* PARAM_BODY_FIELD: the value's shape, for the 400 message */
+	int integer;       /* PARAM_QUERY: must be an integer (checked before binding: QI) */
 };
 
 #define ROUTE_MAX_PARAMS 20

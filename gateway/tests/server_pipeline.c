@@ -215,8 +215,17 @@ static void write_cycle(void)
 	CHECK_INT(call("PATCH", location, ROLE_ANALYST, "{\"title\":\"x\"}"), 404);
 
 	CHECK_INT(call("POST", "/api/v1/risks", ROLE_ANALYST, "{\"impact\":3}"), 400);
-	CHECK_STR(error_field("code"), "constraint_violation");
+	CHECK_STR(error_field("code"), "bad_request"); /* one code for every invalid request */
 	CHECK_STR(error_field("message"), "title is required");
+	/* PostgreSQL's own words never reach the client: a jsonb \u0000 */
+	CHECK_INT(call("POST", "/api/v1/risks", ROLE_ANALYST, "{\"title\":\"a\\u0000b\",\"impact\":1,\"probability\":1}"), 400);
+	CHECK_STR(error_field("code"), "bad_request");
+	CHECK(strstr(error_field("message"), "Unicode escape") == NULL);
+	CHECK_INT(call("GET", "/api/v1/risks/nope", ROLE_VIEWER, NULL), 400);
+	CHECK(strstr(error_field("message"), "invalid input syntax") == NULL);
+	CHECK(strstr(error_field("message"), "must be a UUID") != NULL);
+	CHECK_INT(call("GET", "/api/v1/risks?page=abc", ROLE_VIEWER, NULL), 400);
+	CHECK_STR(error_field("message"), "page must be an integer (got \"abc\")");
 }
 
 static void request_bodies(void)
@@ -231,7 +240,9 @@ static void request_bodies(void)
 	CHECK_INT(call("POST", "/api/v1/risks", ROLE_ANALYST, "{"), 400);
 	CHECK(strncmp(error_field("message"), "the request body is not valid JSON: ", 36) == 0);
 	CHECK_INT(call("POST", "/api/v1/risks", ROLE_ANALYST, "{} x"), 400);
-	CHECK_STR(error_field("message"), "the request body is not valid JSON: trailing data");
+	CHECK_STR(error_field("message"), "the request body is not valid JSON: there is more after the value (byte 4)");
+	CHECK_INT(call("POST", "/api/v1/risks", ROLE_ANALYST, "{\"a\":"), 400);
+	CHECK_STR(error_field("message"), "the request body is not valid JSON: it ends before the value does");
 	CHECK_INT(call("POST", "/api/v1/risks", ROLE_ANALYST, "[1]"), 400);
 	CHECK_STR(error_field("message"), "the request body must be a JSON object");
 	request("POST", "/api/v1/risks", ROLE_ANALYST, NULL);
@@ -317,7 +328,7 @@ static void reconnect_and_retry(void)
 
 	kill_backends("openrisk-gateway");
 	CHECK_INT(call("POST", "/api/v1/risks", ROLE_ANALYST, "{\"title\":\"never twice\"}"), 503);
-	CHECK_STR(error_field("code"), "unavailable");
+	CHECK_STR(error_field("code"), "database_unavailable");
 	CHECK_STR(header("Retry-After"), "1");
 	CHECK_INT(call("GET", "/health", ROLE_NONE, NULL), 200); /* and service goes on */
 }

@@ -13,6 +13,8 @@ int main(void)
 	test_query();
 	test_metrics();
 	test_event_parse();
+	test_cors();
+	test_list_links();
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed ? 1 : 0;
 }

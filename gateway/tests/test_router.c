@@ -110,9 +110,9 @@ static void table_is_sane(void)
 		const struct route *r = &routes[i];
 		const struct statement *st = statement_get(r->stmt);
 		/* tenant-scoped reads take the tenant from the token, first */
-		if (r->kind == KIND_READ && strstr(r->pattern, "connectors") == NULL)
+		if ((r->kind == KIND_READ || r->kind == KIND_LIST) && strstr(r->pattern, "connectors") == NULL)
 			CHECK_INT(r->params[0].source, PARAM_TENANT);
-		if (r->kind == KIND_READ)
+		if (r->kind == KIND_READ || r->kind == KIND_LIST)
 			CHECK(st && strncmp(st->sql, "SELECT value, hit, etag FROM openrisk.", 38) == 0);
 		CHECK(r->min_role != ROLE_NONE || r->kind == KIND_HEALTH || r->kind == KIND_READY);
 	}

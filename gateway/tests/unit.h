@@ -53,5 +53,7 @@ void test_errors(void);
 void test_query(void);
 void test_metrics(void);
 void test_event_parse(void);
+void test_cors(void);
+void test_list_links(void);
 
 #endif

@@ -14,7 +14,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import (API, BASE, METRICS, S, TENANT_A, TENANT_B, auth, craft, secret)
+from conftest import (API, BASE, DIRECT_BASE, METRICS, S, TENANT_A, TENANT_B, auth, craft, secret)
 
 READS = [
     ("/risks", "items"),
@@ -27,8 +27,8 @@ READS = [
     ("/stats?period=all", "total_risks"),
     ("/stats/risk-matrix", "grid"),
     ("/stats/trends?days=7", "points"),
-    ("/marketplace/connectors", "data"),
-    ("/marketplace/connectors?page_size=3", "data"),
+    ("/marketplace/connectors", "items"),
+    ("/marketplace/connectors?page_size=3", "items"),
 ]
 
 
@@ -59,7 +59,7 @@ def error_of(r, status, code=None):
     assert body["error"]["message"]
     if code:
         assert body["error"]["code"] == code, body
-    # never SQL text or a stack
+    # never SQL text or a stack (conftest's check_contract also refuses database wording)
     assert not re.search(r"\b(SELECT|FROM openrisk|CONTEXT|LINE \d)\b", body["error"]["message"]), body
     return body["error"]
 
@@ -168,7 +168,7 @@ def test_cache_stats_admin(tokens):
     ("/risks?status=OPEN", "status"),
     ("/stats?period=decade", "period"),
     ("/stats/trends?days=400", "days"),
-    ("/risks/not-a-uuid", "uuid"),
+    ("/risks/not-a-uuid", "UUID"),
     ("/risks?tenant_id=" + TENANT_B, "tenant_id"),
     ("/risks?page=%zz", ""),  # requests re-encodes it: the database refuses "%zz"
 ])
@@ -225,13 +225,18 @@ def test_bodies(tokens):
     error_of(requests.post(API + "/risks", headers=dict(h, **{"Content-Type": "text/plain"}), data="{}"),
              415, "unsupported_media_type")
     error_of(requests.post(API + "/risks", headers=h), 415)
+    # straight to the gateway (conftest checks the reply against the document's 413): the
+    # validating proxy is still writing the body when the 413 comes, and under load its
+    # upstream write can fail (EPIPE) after the gateway's bounded drain gave up
+    direct = DIRECT_BASE + "/api/v1"
     big = json.dumps({"title": "x", "description": "y" * (1 << 20)})
-    error_of(requests.post(API + "/risks", headers=dict(h, **{"Content-Type": "application/json"}), data=big),
+    error_of(requests.post(direct + "/risks", headers=dict(h, **{"Content-Type": "application/json"}), data=big),
              413, "payload_too_large")
     jh = dict(h, **{"Content-Type": "application/json"})
-    assert "JSON" in error_of(requests.post(API + "/risks", headers=jh, data="{not json"), 400)["message"]
+    # malformed JSON goes straight to the gateway too: the validating proxy would answer it itself
+    assert "JSON" in error_of(requests.post(direct + "/risks", headers=jh, data="{not json"), 400)["message"]
     error_of(requests.post(API + "/risks", headers=jh, data="[1, 2]"), 400)
-    error_of(requests.post(API + "/risks", headers=jh, data='{"title": "a"} trailing'), 400)
+    error_of(requests.post(direct + "/risks", headers=jh, data='{"title": "a"} trailing'), 400)
     # the database's own validation, passed on
     err = error_of(requests.post(API + "/risks", headers=h, json={"title": "x", "impact": 9, "probability": 1}), 400)
     assert "impact" in err["message"]

@@ -160,7 +160,10 @@ def export(token, params=None):
     r = requests.get(API + "/risks/export.csv", headers=auth(token), params=params or {})
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert r.headers["Transfer-Encoding"] == "chunked" and "attachment" in r.headers["Content-Disposition"]
+    # (the framing -- chunked, as it is read -- is checked on the raw socket,
+    # test_export_streams_a_large_register_in_batches: a validating proxy in
+    # between re-frames)
+    assert "attachment" in r.headers["Content-Disposition"]
     return list(csv.reader(io.StringIO(r.content.decode("utf-8"), newline="")))
 
 

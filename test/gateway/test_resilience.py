@@ -135,7 +135,9 @@ def test_sigterm_drains_in_flight_request(private_gateway):
         # no new work is accepted while draining
         r = requests.get(gw.base + "/api/v1/stats", headers=auth(token), timeout=2)
         assert r.status_code == 503 and r.json()["error"]["code"] == "shutting_down"
-        assert r.headers["Connection"] == "close"
+        assert r.headers["Retry-After"] == "1"
+        r = requests.get(gw.direct + "/api/v1/stats", headers=auth(token), timeout=2)  # the connection itself
+        assert r.status_code == 503 and r.headers["Connection"] == "close"
     finally:
         response = blocked.release()
     assert response is not None and response.status_code == 201, response

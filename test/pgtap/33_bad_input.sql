@@ -3,7 +3,7 @@
 
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(59);
+SELECT plan(61);
 
 SELECT t.tenant('bad input') AS a \gset
 SELECT openrisk.risk_create(:'a', '{"title": "target", "impact": 2, "probability": 2}') ->> 'id' AS r \gset
@@ -51,7 +51,7 @@ SELECT throws_ok(format('SELECT openrisk.risk_create(%L, %L)', :'a', '{"title": 
 SELECT throws_ok(format('SELECT openrisk.risk_create(%L, %L)', :'a', '{"title": "x", "impact": "high", "probability": 1}'),
                  '22023', 'impact must be a JSON number (got string)', 'risk_create impact of the wrong type');
 SELECT throws_ok(format('SELECT openrisk.risk_create(%L, %L)', :'a', '{"title": "x", "impact": 2.5, "probability": 1}'),
-                 '22023', 'impact must be a whole number (got 2.5)', 'risk_create fractional impact');
+                 '22023', 'impact must be an integer between 1 and 5', 'risk_create fractional impact');
 SELECT throws_ok(format('SELECT openrisk.risk_create(%L, %L)', :'a', '{"title": 7, "impact": 1, "probability": 1}'),
                  '22023', NULL, 'risk_create title of the wrong type');
 SELECT throws_ok(format('SELECT openrisk.risk_create(%L, %L)', :'a', '{"title": "x", "impact": 1, "probability": 1, "tags": ["a", 1]}'),
@@ -72,6 +72,10 @@ SELECT throws_ok(format('SELECT openrisk.risk_create(%L, %L)', gen_random_uuid()
                  '23503', 'the tenant does not exist', 'risk_create for an unknown tenant');
 SELECT throws_ok(format('SELECT openrisk.risk_create(%L, %L)', :'a', format('{"title": "x", "impact": 1, "probability": 1, "asset_ids": ["%s"]}', gen_random_uuid())),
                  '23503', 'every asset_ids entry must be an existing asset of the same tenant', 'risk_create linking an asset of no tenant');
+SELECT throws_ok(format('SELECT openrisk.risk_create(%L, %L)', :'a', '{"title": "x", "impact": 1, "probability": 1, "asset_ids": ["nope"]}'),
+                 '22023', 'asset_ids must be an array of asset ids (UUIDs)', 'risk_create asset_ids entry not a uuid: our sentence, not the cast''s');
+SELECT throws_ok(format('SELECT openrisk.risk_create(%L, %L)', :'a', '{"title": "x", "impact": 1e30, "probability": 1}'),
+                 '22023', 'impact must be an integer between 1 and 5', 'risk_create impact far out of range: no integer overflow text');
 SELECT throws_ok(format('SELECT openrisk.risk_update(%L, %L, %L)', :'a', :'r', '{"status": "DONE"}'),
                  '23514', 'status must be one of DRAFT, ACTIVE, MITIGATED, ACCEPTED', 'risk_update unknown status');
 SELECT throws_ok(format('SELECT openrisk.risk_update(%L, %L, %L)', :'a', :'r', '{"title": null}'),

@@ -59,7 +59,7 @@ done
 run backend-kill
 
 # pool exhaustion on a gateway with 2 connections and a 500 ms acquire timeout
-OPENRISK_DSN="host=$PG_SOCKET_DIR port=$OPENRISK_PGPORT dbname=$OPENRISK_DB user=postgres" \
+OPENRISK_DSN=$GATEWAY_DSN \
 	OPENRISK_JWT_SECRET_FILE=$OPENRISK_RUN_DIR/jwt.secret OPENRISK_LISTEN=127.0.0.1:$POOL_GW_PORT \
 	OPENRISK_METRICS_LISTEN=127.0.0.1:$POOL_GW_METRICS \
 	"$OPENRISK_GATEWAY_BIN" --pool-max-open=2 --pool-max-idle=2 --pool-acquire-timeout=500ms \

@@ -67,7 +67,7 @@ bench_ceiling_start() { # bench_ceiling_start SQL POOL
 	local port=${CEILING_PORT:-}
 	bench_ceiling_build
 	[ -n "$port" ] || port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	CEILING_DSN="host=$PG_SOCKET_DIR port=$OPENRISK_PGPORT dbname=$OPENRISK_DB user=postgres" \
+	CEILING_DSN=$GATEWAY_DSN \
 		CEILING_SQL=$1 CEILING_PORT=$port CEILING_POOL=$2 CEILING_THREADS=64 \
 		"$CEILING_BIN" 2>"$LOG_DIR/ceiling-gateway.log" &
 	CEILING_PID=$!

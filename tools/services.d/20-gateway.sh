@@ -10,9 +10,10 @@
 #
 # The development JWT secret is generated once into the run folder (mode
 # 600) and handed to the gateway as a file, so it never appears in `ps`.
-# The gateway connects as the cluster superuser over the unix socket: in
-# development that is what lets POST /cache/invalidate call the engine's
-# revoked cache_invalidate() (see docs/GATEWAY.md for production roles).
+# The gateway connects over the unix socket as its own role
+# ($OPENRISK_GATEWAY_ROLE, made by tools/cluster.sh): a member of the
+# extension's group roles and pg_monitor, not the superuser
+# (docs/SECURITY.md, "Database roles").
 set -euo pipefail
 . "$(dirname "$0")/../common.sh"
 
@@ -32,7 +33,7 @@ ensure_secret() {
 }
 
 gateway_env() {
-	export OPENRISK_DSN="host=$PG_SOCKET_DIR port=$OPENRISK_PGPORT dbname=$OPENRISK_DB user=postgres"
+	export OPENRISK_DSN=$GATEWAY_DSN
 	export OPENRISK_LISTEN=127.0.0.1:$OPENRISK_HTTP_PORT
 	export OPENRISK_METRICS_LISTEN=127.0.0.1:$OPENRISK_METRICS_PORT
 	export OPENRISK_JWT_SECRET_FILE=$SECRET_FILE
