@@ -194,7 +194,8 @@ class Ceiling:
         env = dict(ENV, CEILING_DSN=DSN, CEILING_SQL=sql, CEILING_PORT=port,
                    CEILING_POOL=str(pool), CEILING_THREADS="64")
         log = open(os.path.join(LOG_DIR, "ceiling-gateway.log"), "w")
-        self.proc = subprocess.Popen([binary], env=env, stderr=log, stdout=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([binary], env=env, stderr=log, stdout=subprocess.DEVNULL,
+                                     start_new_session=True)
         log.close()
         self.url = f"http://127.0.0.1:{port}/q"
         for _ in range(50):

@@ -42,7 +42,10 @@ class Runner:
         self.sampler = subprocess.Popen(
             ["/usr/bin/python3", os.path.join(st.ROOT, "tools", "lib", "bench-sampler.py"), "--dsn", st.DSN,
              "--gateway-pid", str(front_pid), "--postmaster-pid", str(st.postmaster_pid()),
-             "--out", out, "--max-seconds", str(secs + 60)])
+             "--out", out, "--max-seconds", str(secs + 60)],
+            # its own session: a Ctrl-C at the terminal reaches this runner
+            # only, which stops the sampler itself after a last sample
+            start_new_session=True)
         for _ in range(100):
             if os.path.exists(out) and os.path.getsize(out) > 0:
                 return
