@@ -387,7 +387,7 @@ def markdown(s):
                 "| targets |", "|---|---|---|---|---|---|---|---|---|"]
         for x in c["peak_by_share"]:
             out.append(f"| {fmt(100 * x['write_share'], '{:g}')} % | {fmt(x['rps_on'])} | {fmt(x['rps_off'])} | "
-                       f"{fmt(x['rps_on_over_off'], '{:.2f}')} × | {x['p99_on_ms']} | {fmt(x['p99_off_ms'], '{}')} | "
+                       f"{fmt(x['rps_on_over_off'], '{:.3f}')} × | {x['p99_on_ms']} | {fmt(x['p99_off_ms'], '{}')} | "
                        f"{fmt(x['rps_over_zero'], '{:.3f}')} × | {fmt(x['p99_over_zero'], '{:.2f}')} × | "
                        f"{'; '.join(x['missed']) or 'met'} |")
         out += ["", "Targets: req/s at 5 % >= 0.25 × and at 20 % >= 0.10 × req/s at 0 %; p99 at 5 % <= 10 × p99 at 0 %; "
