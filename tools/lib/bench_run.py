@@ -51,7 +51,7 @@ at 0, 5 and 20 % writes, each with the cache off and on.
 
 environment:
   BENCH_SCALE        full (1, the seed's durations, ~40 min) | quick (0.02,
-                     about a minute) | a factor in (0, 10]; default full
+                     about 2 minutes) | a factor in (0, 10]; default full
   BENCH_RISKS        risks of the hot demo tenant (default 100000), or
                      'existing' to use the data as it is
   BENCH_TENANTS      demo tenants (default 4); BENCH_OTHER_RISKS risks in
