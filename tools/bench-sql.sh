@@ -6,5 +6,5 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 export PATH=$PGBIN:$PATH
 "$ROOT/tools/cluster.sh" status || die "PostgreSQL is not running: run 'make run' first"
-export ROOT PGBIN OPENRISK_PGPORT OPENRISK_DB OPENRISK_HTTP_PORT OPENRISK_RUN_DIR PGDATA_DIR PG_SOCKET_DIR LOG_DIR
+export ROOT PGBIN OPENRISK_PGPORT OPENRISK_DB OPENRISK_HTTP_PORT OPENRISK_RUN_DIR PGDATA_DIR PG_SOCKET_DIR LOG_DIR OPENRISK_GATEWAY_BIN
 exec /usr/bin/python3 "$ROOT/tools/lib/bench_sql.py" "$@"

@@ -5,5 +5,5 @@
 # tools/common.sh.  Usage: tools/bench.sh --help.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
-export ROOT PGBIN OPENRISK_PGPORT OPENRISK_DB OPENRISK_HTTP_PORT OPENRISK_RUN_DIR PGDATA_DIR PG_SOCKET_DIR LOG_DIR
+export ROOT PGBIN OPENRISK_PGPORT OPENRISK_DB OPENRISK_HTTP_PORT OPENRISK_RUN_DIR PGDATA_DIR PG_SOCKET_DIR LOG_DIR OPENRISK_GATEWAY_BIN
 exec /usr/bin/python3 "$ROOT/tools/lib/bench_run.py" "$@"

@@ -40,7 +40,9 @@ PGDATA_DIR = ENV.get("PGDATA_DIR", os.path.join(RUN_DIR, "pgdata"))
 SOCKET_DIR = ENV.get("PG_SOCKET_DIR", os.path.join(RUN_DIR, "socket"))
 LOG_DIR = ENV.get("LOG_DIR", os.path.join(RUN_DIR, "log"))
 TENANT = ENV.get("BENCH_TENANT", "00000000-0000-4000-8000-000000000001")
-GW_BIN = ENV.get("GW_BIN", os.path.join(ROOT, "gateway", "openrisk-gateway"))
+# the gateway binary: OPENRISK_GATEWAY_BIN as tools/common.sh sets it (the
+# sanitizer build points it elsewhere), else the one `make` builds
+GW_BIN = ENV.get("OPENRISK_GATEWAY_BIN") or os.path.join(ROOT, "gateway", "openrisk-gateway")
 CEILING_SRC = ENV.get("CEILING_SRC", os.path.join(ROOT, "..", "shared", "ref", "ceiling-gateway.c"))
 DSN = f"host={SOCKET_DIR} port={PGPORT} dbname={DB} user=postgres"
 BASE = f"http://127.0.0.1:{HTTP_PORT}"
@@ -139,14 +141,19 @@ def gateway_pool_size():
 
 
 def token(role, tenant=TENANT):
-    return subprocess.run([os.path.join(ROOT, "tools", "token.sh"), role, tenant],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    r = subprocess.run([os.path.join(ROOT, "tools", "token.sh"), role, tenant], capture_output=True, text=True)
+    if r.returncode != 0:
+        die(f"tools/token.sh {role} failed: {r.stderr.strip()}")
+    return r.stdout.strip()
 
 
 def stats_sql(tenant, period):
     """The statement the gateway prepares for GET /api/v1/stats, its two
     parameters inlined as literals (the ceiling runs it without parameters)."""
-    r = subprocess.run([GW_BIN, "sql", "GET", "/api/v1/stats"], capture_output=True, text=True)
+    try:
+        r = subprocess.run([GW_BIN, "sql", "GET", "/api/v1/stats"], capture_output=True, text=True)
+    except OSError as e:
+        die(f"cannot run the gateway binary {GW_BIN} ({e.strerror}): build it with 'make'")
     if r.returncode != 0:
         die("openrisk-gateway sql GET /api/v1/stats failed")
     return r.stdout.strip().replace("$1", f"'{tenant}'", 1).replace("$2", f"'{period}'", 1)
