@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# test/suites/55-bench-runner.sh -- `make bench` (tools/bench.sh) refuses bad
-# input clearly, restores the cache switch whatever happens, and a tiny run
-# produces a valid summary.
+# test/suites/55-bench-runner.sh -- `make bench` (tools/bench.sh, glue for
+# tools/lib/bench_run.py) refuses bad input clearly, restores the cache
+# switch whatever happens, and a tiny run produces a valid summary.
 #
 # Refusals: an unknown scenario, bad BENCH_* values, the ceiling scenario
 # without its shared source, wrk missing from PATH,
@@ -11,8 +11,10 @@
 # existing data, results in a temporary folder) whose summary.json must hold
 # the expected rows with sane numbers: requests served, no non-2xx, the cache
 # really off (bypasses, no hits) and really on (hits), percentiles ordered,
-# writes made by the peak mix and the risks they created removed afterwards.
-# Last, SIGINT in the middle of a run must put openrisk.cache_enabled back.
+# writes made by the peak mix and the risks they created removed afterwards,
+# and the peak mix measured with the cache off and on at each write share
+# with the ratios to 0 % writes.  Last, SIGINT and SIGTERM in the middle of a
+# run must each put openrisk.cache_enabled back.
 # About 40 s.  Last line: SUITE bench-runner <passed> <failed>.
 set -uo pipefail
 . "$(dirname "$0")/../lib/suite.sh"
@@ -67,7 +69,7 @@ refuses "gateway not running" "gateway of this stack does not answer" OPENRISK_H
 # --- smoke ------------------------------------------------------------------
 smoke_out=$tmp/results
 t0=$(date +%s)
-BENCH_SCALE=0.01 BENCH_RISKS=existing BENCH_WRITE_SHARES=0.2 BENCH_OUT=$smoke_out \
+BENCH_SCALE=0.01 BENCH_RISKS=existing BENCH_WRITE_SHARES="0 0.2" BENCH_OUT=$smoke_out \
 	"$BENCH" warm peak >"$tmp/smoke.log" 2>&1
 rc=$?
 check "smoke run (warm + peak, scale 0.01) exits 0 in $(($(date +%s) - t0)) s" test $rc = 0
@@ -81,7 +83,8 @@ s = json.load(open(sys.argv[1]))
 rows = {r["name"]: r for r in s["rows"]}
 def check(what, ok):
     print(("ok - " if ok else "not ok - ") + what)
-want = ["warm-cache-off", "warm-cache-on", "peak-cache-off-w20", "peak-cache-on-w20"]
+want = ["warm-cache-off", "warm-cache-on", "peak-cache-off-w0", "peak-cache-on-w0", "peak-cache-off-w20",
+        "peak-cache-on-w20"]
 check("rows " + ", ".join(want), all(w in rows for w in want))
 for name in want:
     r = rows.get(name)
@@ -103,8 +106,21 @@ if peak:
     check("peak steps: 4 per run, connections 10/25/50/25",
           [x["connections"] for x in s["peak_steps"] if x["group"] == "peak-cache-on-w20"] == [10, 25, 50, 25])
     check("hit rate series recorded for the write mix", len(s["hit_rate_series"]["peak-cache-on-w20"]["points"]) > 0)
-check("comparisons: cache on vs off for warm and peak",
-      sorted(x["scenario"] for x in s["comparisons"]["cache_on_vs_off"]) == ["peak", "warm"])
+check("comparisons: cache on vs off for warm and peak at each write share",
+      sorted((x["scenario"], x["write_share"]) for x in s["comparisons"]["cache_on_vs_off"])
+      == [("peak", 0), ("peak", 0.2), ("warm", 0)])
+by = {x["write_share"]: x for x in s["comparisons"]["peak_by_share"]}
+z, w = by.get(0), by.get(0.2)
+check("peak by share: on, off, on/off and the ratios to 0 % writes",
+      sorted(by) == [0, 0.2] and w["rps_on"] == rows["peak-cache-on-w20"]["rps"]
+      and w["rps_off"] == rows["peak-cache-off-w20"]["rps"]
+      and abs(w["rps_on_over_off"] - w["rps_on"] / w["rps_off"]) < 0.01
+      and abs(w["rps_over_zero"] - w["rps_on"] / z["rps_on"]) < 0.01
+      and abs(w["p99_over_zero"] - w["p99_on_ms"] / z["p99_on_ms"]) < 0.01 and z["rps_over_zero"] == 1)
+md = open(sys.argv[1][:-len(".json")] + ".md").read()
+check("summary.md has the per-share table with its targets and the load average",
+      "## Peak mix by write share" in md and "on / off >= 1.0 at every share" in md
+      and "Load average before" in md)
 PY
 )
 	printf '%s\n' "$out"
@@ -119,26 +135,33 @@ check "cache_enabled back to '$before' after the run" test "$(cache_setting)" = 
 left=$(psql -X -tAc "SELECT count(*) FROM openrisk.risks WHERE 'wrk-bench' = ANY (tags)" 2>/dev/null)
 check "risks created by the peak mix removed ($left left)" test "$left" = 0
 
-# --- Ctrl-C in the middle of a run ------------------------------------------
-# job control on, so the background bench does not start with SIGINT ignored
-set -m
-BENCH_SCALE=1 BENCH_RISKS=existing BENCH_OUT=$tmp/interrupted "$BENCH" warm >"$tmp/int.log" 2>&1 &
-bench_pid=$!
-set +m
-for _ in $(seq 100); do
-	[ "$(cache_setting)" = off ] && break
-	sleep 0.1
-done
-check "cache switched off during the cache-off run" test "$(cache_setting)" = off
-sleep 1
-kill -INT "$bench_pid"
-t0=$(date +%s)
-wait "$bench_pid"
-rc=$?
-bench_pid=""
-check "SIGINT stops the run promptly (exit $rc, $(($(date +%s) - t0)) s)" test $rc != 0 -a $(($(date +%s) - t0)) -le 10
-check "cache_enabled restored to '$before' after SIGINT" test "$(cache_setting)" = "$before"
-check "no wrk left running against this gateway" \
-	bash -c "! pgrep -f '[w]rk .*127.0.0.1:$OPENRISK_HTTP_PORT' >/dev/null"
+# --- Ctrl-C / SIGTERM in the middle of a run ---------------------------------
+# interrupted SIG: a full-scale warm run, stopped by SIG while wrk runs with
+# the cache off; the setting must come back and nothing may be left running.
+interrupted() {
+	local sig=$1 rc t0
+	# job control on, so the background bench does not start with SIGINT ignored
+	set -m
+	BENCH_SCALE=1 BENCH_RISKS=existing BENCH_OUT=$tmp/interrupted "$BENCH" warm >"$tmp/int-$sig.log" 2>&1 &
+	bench_pid=$!
+	set +m
+	for _ in $(seq 100); do
+		[ "$(cache_setting)" = off ] && break
+		sleep 0.1
+	done
+	check "$sig: cache switched off during the cache-off run" test "$(cache_setting)" = off
+	sleep 1
+	kill -"$sig" "$bench_pid"
+	t0=$(date +%s)
+	wait "$bench_pid"
+	rc=$?
+	bench_pid=""
+	check "$sig stops the run promptly (exit $rc, $(($(date +%s) - t0)) s)" test $rc != 0 -a $(($(date +%s) - t0)) -le 10
+	check "cache_enabled restored to '$before' after $sig" test "$(cache_setting)" = "$before"
+	check "$sig: no wrk left running against this gateway" \
+		bash -c "! pgrep -f '[w]rk .*127.0.0.1:$OPENRISK_HTTP_PORT' >/dev/null"
+}
+interrupted INT
+interrupted TERM
 
 finish bench-runner

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """tools/lib/bench-sampler.py -- what the server side does while wrk runs.
 
-wrk sees latency and throughput; the questions the seed's table asks about
+wrk sees latency and throughput; the questions the load-test table asks about
 the server (database connections in use, cache hit rate, CPU, memory) have
 to be read from PostgreSQL and /proc while the load runs.  tools/bench.sh
 starts one sampler per wrk run and stops it with SIGTERM right after; every

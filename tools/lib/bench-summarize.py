@@ -2,12 +2,13 @@
 """tools/lib/bench-summarize.py RESULTS_DIR -- turn one `make bench` run into
 summary.json, summary.md and the data files bench/plot/*.gp draw.
 
-tools/bench.sh leaves, per wrk run, in RESULTS_DIR/runs/:
+tools/lib/bench_run.py (through tools/lib/bench_wrk.py) leaves, per wrk
+run, in RESULTS_DIR/runs/:
   NAME.meta.json      scenario, cache on/off, write share, step, connections
   NAME.wrk.json       bench/wrk/common.lua's done(): requests, errors,
                       non-2xx, X-Cache counts, latency percentile table
   NAME.samples.jsonl  tools/lib/bench-sampler.py's 0.5 s samples
-  NAME.wrk.cpu        `times` of the subshell that waited for wrk
+  NAME.wrk.cpu        wrk's user+system CPU seconds
 and run.json / data.json for the machine and the data.
 
 Why a separate step: the peak scenario is several wrk runs (wrk cannot
@@ -21,7 +22,6 @@ absolute numbers, are what the report quotes: the machine is shared.
 import glob
 import json
 import os
-import re
 import statistics
 import sys
 
@@ -34,14 +34,11 @@ def load_json(path):
 
 
 def wrk_cpu(path):
-    """Children's user+sys seconds from bash `times` (second line)."""
+    """wrk's user+system CPU seconds (one number), None when not measured."""
     try:
-        lines = open(path).read().split("\n")
-        secs = 0.0
-        for m in re.finditer(r"(\d+)m([\d.]+)s", lines[1]):
-            secs += int(m.group(1)) * 60 + float(m.group(2))
-        return round(secs, 2)
-    except (OSError, IndexError):
+        with open(path) as f:
+            return round(float(f.read().strip()), 2)
+    except (OSError, ValueError):
         return None
 
 
@@ -176,6 +173,39 @@ def ratio(a, b, digits=2):
     return round(a / b, digits) if a is not None and b else None
 
 
+# The peak mix's targets at each write share: req/s (cache on) at X % writes
+# over req/s at 0 %, p99 at 5 % over p99 at 0 %, and cache on over off.
+RPS_VS_ZERO_TARGETS = {0.05: 0.25, 0.2: 0.10}
+P99_VS_ZERO_TARGETS = {0.05: 10.0}
+ON_OVER_OFF_TARGET = 1.0
+
+
+def peak_by_share(rows, find):
+    """Per write share of the peak mix: req/s and p99 with the cache on and
+    off, their ratio, and the ratios to the 0 % run (cache on); each target
+    that applies is checked ("met" lists the failures as text)."""
+    zero = find("peak", "on", 0.0)
+    out = []
+    for share in sorted({r["write_share"] for r in rows if r["scenario"] == "peak"}):
+        on, off = find("peak", "on", share), find("peak", "off", share)
+        if not on:
+            continue
+        x = {"write_share": share, "rps_on": on["rps"], "rps_off": off["rps"] if off else None,
+             "rps_on_over_off": ratio(on["rps"], off["rps"] if off else None, 3),
+             "p99_on_ms": on["p99_ms"], "p99_off_ms": off["p99_ms"] if off else None,
+             "rps_over_zero": ratio(on["rps"], zero["rps"], 3) if zero else None,
+             "p99_over_zero": ratio(on["p99_ms"], zero["p99_ms"], 3) if zero else None, "missed": []}
+        if x["rps_on_over_off"] is not None and x["rps_on_over_off"] < ON_OVER_OFF_TARGET:
+            x["missed"].append(f"on/off < {ON_OVER_OFF_TARGET}")
+        for targets, key, below in ((RPS_VS_ZERO_TARGETS, "rps_over_zero", True),
+                                    (P99_VS_ZERO_TARGETS, "p99_over_zero", False)):
+            t = next((v for k, v in targets.items() if abs(k - share) < 1e-9), None)
+            if t is not None and x[key] is not None and (x[key] < t if below else x[key] > t):
+                x["missed"].append(f"{key} {'<' if below else '>'} {t}")
+        out.append(x)
+    return out
+
+
 def main(out):
     runs_dir = f"{out}/runs"
     names = sorted(os.path.basename(p)[:-len(".meta.json")] for p in glob.glob(f"{runs_dir}/*.meta.json"))
@@ -228,7 +258,7 @@ def main(out):
         off, on = find(scen, "off", share), find(scen, "on", share)
         if off and on:
             comparisons["cache_on_vs_off"].append({
-                "scenario": scen, "rps_on_over_off": ratio(on["rps"], off["rps"]),
+                "scenario": scen, "write_share": share, "rps_on_over_off": ratio(on["rps"], off["rps"]),
                 "avg_on_over_off": ratio(on["avg_ms"], off["avg_ms"], 3),
                 "p95_on_over_off": ratio(on["p95_ms"], off["p95_ms"], 3),
                 "p99_on_over_off": ratio(on["p99_ms"], off["p99_ms"], 3),
@@ -242,6 +272,7 @@ def main(out):
                                            "writes": r["writes"], "stores": r["cache_stores"],
                                            "fills_rejected": r["cache_fills_rejected"],
                                            "stampede_waits": r["cache_stampede_waits"]})
+    comparisons["peak_by_share"] = peak_by_share(rows, find)
     gw, ce = find("ceiling", "on", front="gateway"), find("ceiling", "on", front="ceiling")
     if gw and ce:
         comparisons["stats_vs_ceiling"] = {
@@ -251,7 +282,7 @@ def main(out):
             # each repeat's ratio, gateway run vs the ceiling run just before it
             "rps_ratio_per_repeat": [ratio(g["rps"], c["rps"], 3) for g, c in zip(gw["repeats"], ce["repeats"])],
             "front_cpu_ms_per_request": [gw["cpu_ms_per_request"]["gateway"], ce["cpu_ms_per_request"]["gateway"]],
-            "targets": "rps_ratio >= 0.85, p99_ratio <= 1.5 (issue 4)"}
+            "targets": "rps_ratio >= 0.85, p99_ratio <= 1.5"}
 
     steps.sort(key=lambda x: (x["cache"] != "off", x["write_share"], x["step"]))
     summary = {"run": run, "data": {"live_risks_by_tenant": data}, "rows": rows, "peak_steps": steps,
@@ -330,7 +361,7 @@ def markdown(s):
                 "| scenario | req/s | avg | p95 | p99 | PG CPU per request | DB active peak off → on | hit rate on |",
                 "|---|---|---|---|---|---|---|---|"]
         for x in c["cache_on_vs_off"]:
-            out.append(f"| {x['scenario']} | {fmt(x['rps_on_over_off'], '{:.2f}')} × | {fmt(x['avg_on_over_off'], '{:.3f}')} × | "
+            out.append(f"| {plot_label(x['scenario'], x['write_share'])} | {fmt(x['rps_on_over_off'], '{:.2f}')} × | {fmt(x['avg_on_over_off'], '{:.3f}')} × | "
                        f"{fmt(x['p95_on_over_off'], '{:.3f}')} × | {fmt(x['p99_on_over_off'], '{:.3f}')} × | "
                        f"{fmt(x['pg_cpu_per_request_on_over_off'], '{:.3f}')} × | {x['db_active_peak'][0]} → {x['db_active_peak'][1]} | "
                        f"{pct(x['hit_rate_on'])} |")
@@ -350,6 +381,18 @@ def markdown(s):
         for x in c["write_share"]:
             out.append(f"| {round(100 * x['write_share'])} % | {pct(x['hit_rate'])} | {x['p99_ms']} | {fmt(x['rps'])} | "
                        f"{x['non2xx']} | {x['writes']} | {x['stores']} | {x['fills_rejected']} | {x['stampede_waits']} |")
+    if c.get("peak_by_share"):
+        out += ["", "## Peak mix by write share: cache on vs off, and against 0 % writes (cache on)", "",
+                "| writes | req/s on | req/s off | on / off | p99 on ms | p99 off ms | req/s / at 0 % | p99 / at 0 % "
+                "| targets |", "|---|---|---|---|---|---|---|---|---|"]
+        for x in c["peak_by_share"]:
+            out.append(f"| {fmt(100 * x['write_share'], '{:g}')} % | {fmt(x['rps_on'])} | {fmt(x['rps_off'])} | "
+                       f"{fmt(x['rps_on_over_off'], '{:.3f}')} × | {x['p99_on_ms']} | {fmt(x['p99_off_ms'], '{}')} | "
+                       f"{fmt(x['rps_over_zero'], '{:.3f}')} × | {fmt(x['p99_over_zero'], '{:.2f}')} × | "
+                       f"{'; '.join(x['missed']) or 'met'} |")
+        out += ["", "Targets: req/s at 5 % >= 0.25 × and at 20 % >= 0.10 × req/s at 0 %; p99 at 5 % <= 10 × p99 at 0 %; "
+                f"on / off >= 1.0 at every share. Load average before {run.get('load_before')}, "
+                f"after {run.get('load_after')}."]
     if s["peak_steps"]:
         out += ["", "## Peak steps (wrk cannot ramp: constant connections per step)", "",
                 "| run | step | conns | s | req/s | p99 ms | hit rate | DB active peak |", "|---|---|---|---|---|---|---|---|"]
