@@ -88,7 +88,7 @@ check "the standby writes no records but preloads openrisk (rmgr $(wstat 1 rmgr_
 # --------------------------------------------------- what the primary writes
 replayed0=$(wstat 1 records_replayed)
 pq -d postgres -c "DROP DATABASE IF EXISTS walrec" -c "CREATE DATABASE walrec" >/dev/null
-pq -d walrec -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION openrisk" >/dev/null
+pq -d walrec -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION openrisk CASCADE" >/dev/null
 PGTAP_PSQL_OPTS="-h $P_SOCK -p $P_PORT" run_pgtap walrec test/pgtap/22_wal_records.sql
 caught_up 1
 check "the standby replayed them ($(($(wstat 1 records_replayed) - replayed0)) records)" \
