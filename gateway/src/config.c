@@ -78,6 +78,17 @@ static const struct option_def options[] = {
 	 3600000, "15s", "how often pg_stat figures are read for /metrics"},
 	{"drain-timeout", "OPENRISK_DRAIN_TIMEOUT", OPT_DURATION, F(drain_timeout_ms), 0, 600000, "10s",
 	 "SIGTERM: time given to in-flight requests"},
+	/* read routing to hot standbys (routing.c, docs/SCALING.md) */
+	{"replicas", "OPENRISK_REPLICA_DSNS", OPT_STRING, F(replica_dsns), 0, 0, "",
+	 "hot standbys for reads: libpq URIs separated by blanks, or one key=value string per line"},
+	{"max-replica-lag", "OPENRISK_MAX_REPLICA_LAG", OPT_DURATION, F(max_replica_lag_ms), 10, 600000, "1s",
+	 "a replica whose data may be older than this gets no reads"},
+	{"replica-wait", "OPENRISK_REPLICA_WAIT", OPT_DURATION, F(replica_wait_ms), 0, 10000, "500ms",
+	 "a read with X-Min-LSN waits this long for a replica to replay it, then the primary answers"},
+	{"health-interval", "OPENRISK_HEALTH_INTERVAL", OPT_DURATION, F(health_interval_ms), 50, 10000, "200ms",
+	 "how often the primary and every replica are checked (replay position, lag)"},
+	{"config", "OPENRISK_CONFIG", OPT_STRING, F(config_file), 0, 0, "",
+	 "file of name = value lines (replica = <DSN> adds one); the environment and flags override it"},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -321,15 +332,55 @@ static int apply_pass(struct gw_config *cfg, config_getenv_fn getenv_fn, int arg
 	return 0;
 }
 
+int config_set(struct gw_config *cfg, const char *flag, const char *value, const char *source, char *err,
+	       size_t errlen)
+{
+	const struct option_def *o = find_flag(flag, strlen(flag));
+
+	if (!o) {
+		snprintf(err, errlen, "%s is not an option (see --help)", source);
+		return -1;
+	}
+	return set_option(cfg, o, value, source, err, errlen);
+}
+
+int config_is_pool_mode(const char *flag)
+{
+	const struct option_def *o = find_flag(flag, strlen(flag));
+
+	return o && o->kind == OPT_POOL_MODE;
+}
+
+/* The --config path, from the flags or else the environment: it is read first. */
+static const char *config_path(config_getenv_fn getenv_fn, int argc, char *const argv[], int first)
+{
+	for (int a = argc - 1; a >= first; a--) {
+		if (strncmp(argv[a], "--config=", 9) == 0)
+			return argv[a] + 9;
+		if (strcmp(argv[a], "--config") == 0 && a + 1 < argc)
+			return argv[a + 1];
+	}
+	return getenv_fn ? getenv_fn("OPENRISK_CONFIG") : NULL;
+}
+
 int config_load(struct gw_config *cfg, config_getenv_fn getenv_fn, int argc, char *const argv[],
 		int first, int *want_help, char *err, size_t errlen)
 {
+	const char *path = config_path(getenv_fn, argc, argv, first);
+	char why[512];
+
 	*want_help = 0;
+	if (path && *path && config_load_file(cfg, path, err, errlen) < 0)
+		return -1;
 	if (apply_pass(cfg, getenv_fn, argc, argv, first, 1, want_help, err, errlen) < 0 ||
 	    apply_pass(cfg, getenv_fn, argc, argv, first, 0, want_help, err, errlen) < 0)
 		return -1;
 	if (cfg->pool_max_idle > cfg->pool_max_open)
 		cfg->pool_max_idle = cfg->pool_max_open;
+	if (replica_list_parse(cfg->replica_dsns, &cfg->replicas, why, sizeof why) < 0) {
+		snprintf(err, errlen, "replicas (OPENRISK_REPLICA_DSNS, --replicas or the --config file): %s", why);
+		return -1;
+	}
 	return 0;
 }
 

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "replica_list.h"
+
 enum pool_mode {
 	POOL_MODE_DEVELOPMENT,
 	POOL_MODE_STAGING,
@@ -44,6 +46,13 @@ struct gw_config {
 	int access_log;            /* 1: one line per request on stderr */
 	int64_t stats_interval_ms; /* pg_stat poll period */
 	int64_t drain_timeout_ms;  /* SIGTERM: how long in-flight requests get */
+	/* hot standbys for reads (docs/SCALING.md): the list as given, and parsed */
+	char replica_dsns[REPLICAS_MAX * REPLICA_DSN_MAX];
+	struct replica_list replicas;
+	int64_t max_replica_lag_ms; /* replicas lagging more get no reads */
+	int64_t replica_wait_ms;    /* a read's X-Min-LSN: how long a replica may take to replay it */
+	int64_t health_interval_ms; /* how often every server is checked */
+	char config_file[1024];     /* --config: name = value lines, below the environment */
 };
 
 /* Fill *cfg with the built-in defaults (development pool mode). */
@@ -58,6 +67,23 @@ typedef const char *(*config_getenv_fn)(const char *name);
 int config_load(struct gw_config *cfg, config_getenv_fn getenv_fn, int argc,
 		char *const argv[], int first, int *want_help, char *err,
 		size_t errlen);
+
+/*
+ * Set one option by its flag name from source (for messages); the --config
+ * file's lines go through here (config_file.c).  0 or -1 with err.
+ */
+int config_set(struct gw_config *cfg, const char *flag, const char *value, const char *source, char *err,
+	       size_t errlen);
+
+/* Is flag the pool mode's? (A file applies it before the other lines.) */
+int config_is_pool_mode(const char *flag);
+
+/*
+ * Apply a --config file: `name = value` lines (names as the flags, without
+ * --), `#` comments, `replica = <DSN>` lines adding one replica each.
+ * 0 or -1 with err naming the file and line.
+ */
+int config_load_file(struct gw_config *cfg, const char *path, char *err, size_t errlen);
 
 /* Read the JWT secret from cfg->jwt_secret_file when it is set. */
 int config_read_secret_file(struct gw_config *cfg, char *err, size_t errlen);

@@ -22,7 +22,7 @@ struct request {
 	const char *cache; /* "HIT" / "MISS" for the access line, or NULL */
 	int body_unread;   /* a body arrived that we did not read (yet) */
 	int close_after;   /* an early reply must end the connection: see request_start */
-	char headers[96];  /* X-Request-Id (+ Connection: close) */
+	char headers[128]; /* X-Request-Id (+ Connection: close, X-Upstream, X-Commit-LSN) */
 };
 
 /* Pick this process's random request-id prefix (once, at start-up). */

@@ -82,7 +82,7 @@ int reply_health(struct request *req, int up)
 /* 201 + Location: the route's template filled with the second column. */
 static int reply_created(struct request *req, const struct route *rt, const PGresult *r)
 {
-	char headers[384], location[256];
+	char headers[512], location[256];
 
 	if (PQnfields(r) < 2 || PQgetisnull(r, 0, 1) ||
 	    route_expand(rt->location, PQgetvalue(r, 0, 1), location, sizeof location) < 0)

@@ -12,6 +12,7 @@ int main(void)
 	test_errors();
 	test_query();
 	test_metrics();
+	test_replica();
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed ? 1 : 0;
 }

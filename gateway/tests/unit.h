@@ -52,5 +52,6 @@ void test_config(void);
 void test_errors(void);
 void test_query(void);
 void test_metrics(void);
+void test_replica(void);
 
 #endif
