@@ -17,6 +17,8 @@ PACKAGES=(
 	python3 python3-pytest python3-psycopg python3-requests python3-yaml wrk gnuplot-nox
 	prometheus prometheus-alertmanager prometheus-postgres-exporter
 	clang libclang-rt-14-dev valgrind nodejs clang-format
+	# two gateways behind a load balancer (deploy/haproxy.cfg, test suite 75)
+	haproxy
 )
 
 missing=()
@@ -33,4 +35,8 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # can; we use our own, so stop that one if it was started.
 if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q '^15 *main .*online'; then
 	pg_ctlcluster 15 main stop || true
+fi
+# Likewise HAProxy's system service: the tests run their own, with deploy/haproxy.cfg.
+if [[ " ${missing[*]} " == *" haproxy "* ]] && [ -x /etc/init.d/haproxy ]; then
+	/etc/init.d/haproxy stop >/dev/null 2>&1 || true
 fi
