@@ -259,6 +259,11 @@ static void choices(void)
 	/* an LSN both replayed: either; only b replayed: b; neither: wait on the one ahead */
 	CHECK_INT(policy_choose(&pol, &primary, reps, 2, 500, 10100, 1, &which), READ_REPLICA);
 	CHECK_INT(which, 1);
+	/* replayed exactly the LSN is enough: the commit record's end (no wait) */
+	CHECK_INT(policy_choose(&pol, &primary, reps, 2, 500, 10100, 0, &which), READ_REPLICA);
+	CHECK_INT(which, 0);
+	CHECK_INT(policy_choose(&pol, &primary, reps, 2, 600, 10100, 0, &which), READ_REPLICA);
+	CHECK_INT(which, 1);
 	CHECK_INT(policy_choose(&pol, &primary, reps, 2, 550, 10100, 0, &which), READ_REPLICA);
 	CHECK_INT(which, 1);
 	CHECK_INT(policy_choose(&pol, &primary, reps, 2, 601, 10100, 0, &which), READ_REPLICA_WAIT);
