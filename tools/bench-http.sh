@@ -41,18 +41,7 @@ curl -fs -D - -o /dev/null -H "Authorization: Bearer $TOKEN" "$GATEWAY_URL" | gr
 	say "warning: the gateway's /stats is not a cache hit after warming"
 
 say "ceiling: $CEILING_SQL (pool $POOL)"
-# one wrk run -> "req_per_s p99_ms non2xx"
-measure() {
-	local out
-	out=$(wrk -t2 -c50 -d"$DURATION" --latency "$@")
-	echo "$out" | awk '
-		/Requests\/sec/ { rps = $2 }
-		/^ +99%/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-			   p99 = (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v }
-		/Non-2xx or 3xx responses/ { bad += $NF }
-		/Socket errors/ { gsub(/,/, ""); bad += $4 + $6 + $8 + $10 }
-		END { printf "%s %s %d\n", rps, p99, bad }'
-}
+measure() { bench_wrk_measure 50 "$DURATION" "$@"; }
 declare -a c_rps c_p99 g_rps g_p99
 non2xx=0
 for i in $(seq "$RUNS"); do
@@ -67,7 +56,7 @@ done
 # between runs, and a ratio of neighbours is steadier than a ratio of medians
 pairs=()
 for i in "${!c_rps[@]}"; do pairs+=("$(awk -v g="${g_rps[i]}" -v c="${c_rps[i]}" 'BEGIN { printf "%.3f", g / c }')"); done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+median() { bench_median "$@"; }
 pr=$(median "${pairs[@]}")
 cr=$(median "${c_rps[@]}") cp=$(median "${c_p99[@]}") gr=$(median "${g_rps[@]}") gp=$(median "${g_p99[@]}")
 awk -v cr="$cr" -v cp="$cp" -v gr="$gr" -v gp="$gp" -v bad="$non2xx" -v pr="$pr" -v pairs="${pairs[*]}" 'BEGIN {

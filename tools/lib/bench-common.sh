@@ -25,6 +25,23 @@ bench_require_wrk() {
 # The load generators only ever target this machine.
 bench_gateway_base() { echo "http://127.0.0.1:$OPENRISK_HTTP_PORT"; }
 
+# One wrk run (-t2, keep-alive) -> "req_per_s p99_ms non2xx_or_socket_errors".
+bench_wrk_measure() { # bench_wrk_measure CONNECTIONS DURATION [wrk args...] URL
+	local conns=$1 duration=$2 out
+	shift 2
+	out=$(wrk -t2 -c"$conns" -d"$duration" --latency "$@")
+	echo "$out" | awk '
+		/Requests\/sec/ { rps = $2 }
+		/^ +99%/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+			   p99 = (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v }
+		/Non-2xx or 3xx responses/ { bad += $NF }
+		/Socket errors/ { gsub(/,/, ""); bad += $4 + $6 + $8 + $10 }
+		END { printf "%s %s %d\n", rps, p99, bad }'
+}
+
+# The median of numbers given as arguments.
+bench_median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
 # Refuse (with the command that fixes it) unless PostgreSQL and the gateway
 # of this stack both answer.
 bench_require_stack() {
