@@ -2,7 +2,9 @@
 # tools/bench-replicas.sh -- `make bench-replicas`: cached reads on a hot
 # standby vs the primary, the write cost of the WAL invalidation records,
 # and commit -> invalidated-on-standby latency (tools/lib/bench-replicas.py
-# measures and prints; this prepares the database and a standby).
+# measures and prints; this prepares the database and a standby); then the
+# same cached read through the gateway, routed to the standby vs to the
+# primary (tools/lib/bench-replicas-gateway.sh).
 #
 # Uses standby 1 of `make run REPLICAS=N` when there is one; otherwise
 # starts one for the run and removes it (and its slot) afterwards.
@@ -20,7 +22,7 @@ if [ "$had" = 0 ]; then
 fi
 
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-psql -X -q -d $DB -c "CREATE EXTENSION openrisk"
+psql -X -q -d $DB -c "CREATE EXTENSION openrisk CASCADE"
 psql -X -q -d $DB -v ON_ERROR_STOP=1 -f "$ROOT/bench/sql/setup.sql" >/dev/null
 primary="postgresql:///$DB?host=$PG_SOCKET_DIR&port=$OPENRISK_PGPORT&user=postgres"
 standby=$("$ROOT/tools/replicas.sh" dsn 1 | sed "s|///$OPENRISK_DB?|///$DB?|")
@@ -33,3 +35,5 @@ done
 
 PGBIN=$PGBIN /usr/bin/python3 "$ROOT/tools/lib/bench-replicas.py" "$primary" "$standby"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB"
+# the same comparison through the gateway (tools/lib/bench-replicas-gateway.sh)
+"$ROOT/tools/lib/bench-replicas-gateway.sh"

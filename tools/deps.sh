@@ -17,6 +17,8 @@ PACKAGES=(
 	python3 python3-pytest python3-psycopg python3-requests python3-yaml wrk gnuplot-nox
 	prometheus prometheus-alertmanager prometheus-postgres-exporter
 	clang libclang-rt-14-dev valgrind nodejs clang-format
+	# two gateways behind a load balancer (deploy/haproxy.cfg, test suite 75)
+	haproxy
 )
 
 missing=()
@@ -54,3 +56,7 @@ if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q
 	pg_ctlcluster 15 main stop || true
 fi
 contract_tools
+# Likewise HAProxy's system service: the tests run their own, with deploy/haproxy.cfg.
+if [[ " ${missing[*]} " == *" haproxy "* ]] && [ -x /etc/init.d/haproxy ]; then
+	/etc/init.d/haproxy stop >/dev/null 2>&1 || true
+fi

@@ -13,6 +13,9 @@ require_root test
 
 long=0
 [ "${1:-}" = --long ] && long=1
+# A shell that ran `eval "$(make -s env)"` exports the main stack's standbys;
+# gateways the suites start on private stacks must not read from them.
+unset OPENRISK_REPLICA_DSNS OPENRISK_CONFIG
 
 # Test the code that was just built: (re)start the stack as `make run` does,
 # keeping the standbys a `make run REPLICAS=N` started unless REPLICAS is given.

@@ -84,6 +84,20 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 CREATE VIEW @extschema@.cache_wal_stats AS SELECT * FROM @extschema@.cache_wal_stats();
 
+-- Read-your-writes across hot standbys (docs/SCALING.md, src/replica_lsn.c):
+-- the end of this session's last commit record (run it right after the
+-- write's COMMIT, on the same connection), and a bounded wait -- at most
+-- 10 s -- until this standby replayed an LSN; it returns the replay
+-- position reached, or NULL on a server that is not in recovery.  Both
+-- only reveal WAL positions: granted to everyone.
+CREATE FUNCTION @extschema@.last_commit_lsn()
+RETURNS pg_lsn AS 'MODULE_PATHNAME', 'openrisk_last_commit_lsn'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@.replay_wait(target pg_lsn, timeout_ms integer)
+RETURNS pg_lsn AS 'MODULE_PATHNAME', 'openrisk_replay_wait'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
 -- Cache-or-compute: return the cached value of key, or run query (with
 -- $1..$n bound to the variadic arguments), cache its first column of its
 -- first row as text, and return it.  Closes the late-fill race (the

@@ -12,6 +12,8 @@
  */
 #include "config.h"
 
+#include "config_file.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -90,6 +92,17 @@ static const struct option_def options[] = {
 	 "send Access-Control-Allow-Credentials: true to allowed origins (not with *)"},
 	{"cors-max-age", "OPENRISK_CORS_MAX_AGE", OPT_DURATION, F(cors_max_age_ms), 0, 86400000, "10m",
 	 "how long a browser may cache a preflight answer"},
+	/* read routing to hot standbys (routing.c, docs/SCALING.md) */
+	{"replicas", "OPENRISK_REPLICA_DSNS", OPT_STRING, F(replica_dsns), 0, 0, "",
+	 "hot standbys for reads: libpq URIs separated by blanks, or one key=value string per line"},
+	{"max-replica-lag", "OPENRISK_MAX_REPLICA_LAG", OPT_DURATION, F(max_replica_lag_ms), 10, 600000, "1s",
+	 "a replica whose data may be older than this gets no reads"},
+	{"replica-wait", "OPENRISK_REPLICA_WAIT", OPT_DURATION, F(replica_wait_ms), 0, 10000, "500ms",
+	 "a read with X-Min-LSN waits this long for a replica to replay it, then the primary answers"},
+	{"health-interval", "OPENRISK_HEALTH_INTERVAL", OPT_DURATION, F(health_interval_ms), 50, 10000, "200ms",
+	 "how often the primary and every replica are checked (replay position, lag)"},
+	{"config", "OPENRISK_CONFIG", OPT_STRING, F(config_file), 0, 0, "",
+	 "file of name = value lines (replica = <DSN> adds one); the environment and flags override it"},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -335,15 +348,91 @@ static int apply_pass(struct gw_config *cfg, config_getenv_fn getenv_fn, int arg
 	return 0;
 }
 
+int config_set(struct gw_config *cfg, const char *flag, const char *value, const char *source, char *err,
+	       size_t errlen)
+{
+	const struct option_def *o = find_flag(flag, strlen(flag));
+
+	if (!o) {
+		snprintf(err, errlen, "%s is not an option (see --help)", source);
+		return -1;
+	}
+	return set_option(cfg, o, value, source, err, errlen);
+}
+
+int config_is_pool_mode(const char *flag)
+{
+	const struct option_def *o = find_flag(flag, strlen(flag));
+
+	return o && o->kind == OPT_POOL_MODE;
+}
+
+/* `replica = <DSN>`: one more line of the replica list. */
+static int add_replica(struct gw_config *cfg, const char *dsn, const char *source, char *err, size_t errlen)
+{
+	size_t len = strlen(cfg->replica_dsns);
+
+	if (len + strlen(dsn) + 2 > sizeof cfg->replica_dsns) {
+		snprintf(err, errlen, "%s: the replica list is too long", source);
+		return -1;
+	}
+	snprintf(cfg->replica_dsns + len, sizeof cfg->replica_dsns - len, "%s%s", len ? "\n" : "", dsn);
+	return 0;
+}
+
+/*
+ * One line of a --config file (config_file.c reads it twice): pass 0
+ * applies the pool mode only, pass 1 the rest, so an explicit pool size in
+ * the same file wins over the mode's preset, as with flags.
+ */
+static int file_line(void *ctx, const char *name, const char *value, const char *source, int pass, char *err,
+		     size_t errlen)
+{
+	struct gw_config *cfg = ctx;
+	char named[1200];
+
+	if (config_is_pool_mode(name) != (pass == 0))
+		return 0;
+	if (strcmp(name, "config") == 0) {
+		snprintf(err, errlen, "%s: a config file cannot name another one", source);
+		return -1;
+	}
+	if (strcmp(name, "replica") == 0)
+		return add_replica(cfg, value, source, err, errlen);
+	snprintf(named, sizeof named, "%s: %s", source, name);
+	return config_set(cfg, name, value, named, err, errlen);
+}
+
+/* The --config path, from the flags or else the environment: it is read first. */
+static const char *config_path(config_getenv_fn getenv_fn, int argc, char *const argv[], int first)
+{
+	for (int a = argc - 1; a >= first; a--) {
+		if (strncmp(argv[a], "--config=", 9) == 0)
+			return argv[a] + 9;
+		if (strcmp(argv[a], "--config") == 0 && a + 1 < argc)
+			return argv[a + 1];
+	}
+	return getenv_fn ? getenv_fn("OPENRISK_CONFIG") : NULL;
+}
+
 int config_load(struct gw_config *cfg, config_getenv_fn getenv_fn, int argc, char *const argv[],
 		int first, int *want_help, char *err, size_t errlen)
 {
+	const char *path = config_path(getenv_fn, argc, argv, first);
+	char why[512];
+
 	*want_help = 0;
+	if (path && *path && config_file_read(path, file_line, cfg, err, errlen) < 0)
+		return -1;
 	if (apply_pass(cfg, getenv_fn, argc, argv, first, 1, want_help, err, errlen) < 0 ||
 	    apply_pass(cfg, getenv_fn, argc, argv, first, 0, want_help, err, errlen) < 0)
 		return -1;
 	if (cfg->pool_max_idle > cfg->pool_max_open)
 		cfg->pool_max_idle = cfg->pool_max_open;
+	if (replica_list_parse(cfg->replica_dsns, &cfg->replicas, why, sizeof why) < 0) {
+		snprintf(err, errlen, "replicas (OPENRISK_REPLICA_DSNS, --replicas or the --config file): %s", why);
+		return -1;
+	}
 	return cors_parse(cfg->cors_origins, cfg->cors_credentials, (int)(cfg->cors_max_age_ms / 1000), &cfg->cors,
 			  err, errlen);
 }

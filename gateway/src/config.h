@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "cors.h"
+#include "replica_list.h"
 
 enum pool_mode {
 	POOL_MODE_DEVELOPMENT,
@@ -53,6 +54,13 @@ struct gw_config {
 	int cors_credentials;       /* 1: Access-Control-Allow-Credentials: true */
 	int64_t cors_max_age_ms;    /* preflight cache (Access-Control-Max-Age) */
 	struct cors_policy cors;    /* parsed from the three above by config_load */
+	/* hot standbys for reads (docs/SCALING.md): the list as given, and parsed */
+	char replica_dsns[REPLICAS_MAX * REPLICA_DSN_MAX];
+	struct replica_list replicas;
+	int64_t max_replica_lag_ms; /* replicas lagging more get no reads */
+	int64_t replica_wait_ms;    /* a read's X-Min-LSN: how long a replica may take to replay it */
+	int64_t health_interval_ms; /* how often every server is checked */
+	char config_file[1024];     /* --config: name = value lines, below the environment */
 };
 
 /* Fill *cfg with the built-in defaults (development pool mode). */
@@ -67,6 +75,16 @@ typedef const char *(*config_getenv_fn)(const char *name);
 int config_load(struct gw_config *cfg, config_getenv_fn getenv_fn, int argc,
 		char *const argv[], int first, int *want_help, char *err,
 		size_t errlen);
+
+/*
+ * Set one option by its flag name from source (for messages); the --config
+ * file's lines go through here (config_file.c).  0 or -1 with err.
+ */
+int config_set(struct gw_config *cfg, const char *flag, const char *value, const char *source, char *err,
+	       size_t errlen);
+
+/* Is flag the pool mode's? (A file applies it before the other lines.) */
+int config_is_pool_mode(const char *flag);
 
 /* Read the JWT secret from cfg->jwt_secret_file when it is set. */
 int config_read_secret_file(struct gw_config *cfg, char *err, size_t errlen);

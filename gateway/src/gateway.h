@@ -13,11 +13,14 @@
 #include "config.h"
 #include "pool.h"
 
+struct upstreams;
+
 struct gateway {
 	const struct gw_config *cfg;
-	struct pool *pool;
-	atomic_int draining; /* SIGTERM received: new requests get 503 */
-	atomic_int inflight; /* requests between begin and reply */
+	struct pool *pool;     /* the primary's */
+	struct upstreams *ups; /* the primary and its replicas (upstream.h); NULL: the pool alone */
+	atomic_int draining;   /* SIGTERM received: new requests get 503 */
+	atomic_int inflight;   /* requests between begin and reply */
 };
 
 #endif

@@ -2,8 +2,9 @@
  * main.c -- openrisk-gateway: start-up, the token helper, and shutdown.
  *
  * Start-up order: settings, pool (+ one warm-up connection, not fatal when
- * PostgreSQL is still starting), pg_stat poller, then the two civetweb
- * listeners.  Signals are blocked in every thread and taken by sigwait()
+ * PostgreSQL is still starting), the replicas' pools and health threads
+ * (upstream.c; nothing without --replicas), pg_stat poller, then the two
+ * civetweb listeners.  Signals are blocked in every thread and taken by sigwait()
  * in main, so SIGTERM handling is ordinary code instead of an async
  * signal handler.  Shutdown (a graceful pool close): new requests get 503
  * with Connection: close (and /ready 503), in-flight requests finish
@@ -33,6 +34,7 @@
 #include "statements.h"
 #include "stats_poller.h"
 #include "timeutil.h"
+#include "upstream.h"
 
 #define GATEWAY_VERSION "1.0"
 
@@ -230,6 +232,15 @@ int main(int argc, char **argv)
 	}
 	if (pool_warm(gw.pool) < 0)
 		log_warn("PostgreSQL is not reachable yet; requests get 503 until it is");
+	gw.ups = upstreams_create(&cfg, gw.pool, err, sizeof err);
+	if (!gw.ups) {
+		fprintf(stderr, "error: %s\n", err);
+		return 2;
+	}
+	if (upstreams_start(gw.ups) < 0) {
+		fprintf(stderr, "error: cannot start the replicas' health threads\n");
+		return 1;
+	}
 	stats_poller_start(gw.pool, cfg.stats_interval_ms);
 
 	if (events_start(&gw) < 0)
@@ -266,6 +277,7 @@ int main(int argc, char **argv)
 		log_warn("civetweb did not stop in time; exiting anyway");
 	stop_bounded(metrics, 2000);
 	stats_poller_stop();
+	upstreams_stop(gw.ups, 1000);
 	pool_close(gw.pool, 1000);
 	log_info("stopped");
 	log_stop_writer();

@@ -95,7 +95,7 @@ struct strbuf {
 
 static void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+static void sb_vprintf(struct strbuf *sb, const char *fmt, va_list args)
 {
 	va_list ap;
 	int n;
@@ -103,7 +103,7 @@ static void sb_printf(struct strbuf *sb, const char *fmt, ...)
 	if (!sb->ok)
 		return;
 	for (;;) {
-		va_start(ap, fmt);
+		va_copy(ap, args);
 		n = vsnprintf(sb->data + sb->len, sb->cap - sb->len, fmt, ap);
 		va_end(ap);
 		if (n < 0) {
@@ -122,6 +122,29 @@ static void sb_printf(struct strbuf *sb, const char *fmt, ...)
 		sb->data = grown;
 		sb->cap = sb->cap * 2 + (size_t)n;
 	}
+}
+
+static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sb_vprintf(sb, fmt, ap);
+	va_end(ap);
+}
+
+/* Sections rendered elsewhere (upstream_metrics.c) write through these. */
+struct metrics_text {
+	struct strbuf sb;
+};
+
+void metrics_text_printf(struct metrics_text *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sb_vprintf(&t->sb, fmt, ap);
+	va_end(ap);
 }
 
 /* Route labels leave out the /api/v1 prefix: "/risks/{id}", "/health". */
@@ -281,17 +304,37 @@ static void render_pg(struct strbuf *sb, const struct pg_stats *g)
 			  (long long)g->activity[i]);
 }
 
+void metrics_text_family(struct metrics_text *t, const char *name, const char *type, const char *help)
+{
+	header(&t->sb, name, type, help);
+}
+
+void metrics_text_histogram(struct metrics_text *t, const char *name, const char *labels, const struct histogram *h)
+{
+	render_histogram(&t->sb, name, labels, h);
+}
+
 char *metrics_render(const struct pool_stats *pool, const struct pg_stats *pg, size_t *len)
 {
-	struct strbuf sb = {malloc(16384), 0, 16384, 1};
+	return metrics_render_with(pool, pg, NULL, NULL, len);
+}
 
-	if (!sb.data)
+char *metrics_render_with(const struct pool_stats *pool, const struct pg_stats *pg, metrics_section_fn extra,
+			  void *arg, size_t *len)
+{
+	struct metrics_text t = {{malloc(16384), 0, 16384, 1}};
+	struct strbuf sb;
+
+	if (!t.sb.data)
 		return NULL;
-	render_http(&sb);
+	render_http(&t.sb);
 	if (pool)
-		render_pool(&sb, pool);
+		render_pool(&t.sb, pool);
 	if (pg)
-		render_pg(&sb, pg);
+		render_pg(&t.sb, pg);
+	if (extra)
+		extra(&t, arg);
+	sb = t.sb;
 	if (!sb.ok) {
 		free(sb.data);
 		return NULL;

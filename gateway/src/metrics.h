@@ -59,4 +59,17 @@ void metrics_observe_cache(int route, int hit);
 /* The exposition text (malloc'd, caller frees); NULL on allocation failure. */
 char *metrics_render(const struct pool_stats *pool, const struct pg_stats *pg, size_t *len);
 
+/*
+ * A section of the text rendered by another file (upstream_metrics.c):
+ * metrics_render_with() calls extra(t, arg) after its own families, and
+ * the section writes through these, so every family is spelt the same way.
+ */
+struct metrics_text;
+typedef void (*metrics_section_fn)(struct metrics_text *t, void *arg);
+void metrics_text_printf(struct metrics_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void metrics_text_family(struct metrics_text *t, const char *name, const char *type, const char *help);
+void metrics_text_histogram(struct metrics_text *t, const char *name, const char *labels, const struct histogram *h);
+char *metrics_render_with(const struct pool_stats *pool, const struct pg_stats *pg, metrics_section_fn extra,
+			  void *arg, size_t *len);
+
 #endif

@@ -9,6 +9,7 @@
 #include "http_reply.h"
 #include "metrics.h"
 #include "stats_poller.h"
+#include "upstream.h"
 
 static struct gateway *gw;
 
@@ -22,6 +23,7 @@ int metrics_begin_request(struct mg_connection *conn)
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	struct pool_stats ps;
 	struct pg_stats pg;
+	struct upstream_figures up;
 	size_t len;
 	char *text;
 
@@ -35,7 +37,9 @@ int metrics_begin_request(struct mg_connection *conn)
 	}
 	pool_snapshot(gw->pool, &ps);
 	stats_poller_snapshot(&pg);
-	text = metrics_render(&ps, &pg, &len);
+	if (gw->ups)
+		upstreams_figures(gw->ups, &up);
+	text = metrics_render_with(&ps, &pg, gw->ups ? upstream_metrics_render : NULL, &up, &len);
 	if (!text) {
 		reply_error(conn, 500, "internal", "out of memory", NULL);
 		return 500;

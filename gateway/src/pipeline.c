@@ -8,9 +8,12 @@
  * is written: the PGresult outlives it, and a slow client must not hold a
  * database connection.
  *
- * A read that fails because its connection died (PostgreSQL restarted) is
- * retried once on a fresh connection; writes are not, since the first
- * attempt may have committed (route_is_retryable).
+ * Where the statement runs is routing.c's business: writes on the
+ * primary (their reply carries X-Commit-LSN), cached reads on a replica
+ * when one may serve them (honouring the client's X-Min-LSN), the rest on
+ * the primary.  A read that fails because its connection died (PostgreSQL
+ * restarted) is retried; writes are not, since the first attempt may have
+ * committed (route_is_retryable).
  */
 #include "pipeline.h"
 
@@ -23,12 +26,14 @@
 #include "events.h"
 #include "export.h"
 #include "log.h"
+#include "lsn.h"
 #include "query.h"
 #include "request.h"
 #include "request_body.h"
 #include "result_reply.h"
 #include "router.h"
-#include "timeutil.h"
+#include "routing.h"
+#include "upstream.h"
 
 /* Longest query-string value or body field bound as a parameter. */
 #define PARAM_VALUE_MAX 512
@@ -229,36 +234,44 @@ static int bind_params(struct request *req, const struct route *rt, const struct
 	return 0;
 }
 
-/* One prepared statement on a pooled connection, then the reply. */
+/* One prepared statement where routing.c puts it, then the reply. */
 static int execute(struct request *req, const struct route *rt, const char *const *values)
 {
-	enum pool_status st;
-	int broken, status;
-	struct pool_timing timing;
-	PGresult *r = pool_run(gw->pool, gw->cfg->pool_acquire_timeout_ms, rt->stmt, rt->nparams, values,
-			       route_is_retryable(rt), &st, &broken, &timing);
+	const char *min = mg_get_header(req->conn, "X-Min-LSN");
+	uint64_t min_lsn = 0;
+	struct routed res;
+	int status;
 
-	if (!r)
-		return reply_no_connection(req, rt, st);
+	if (min && lsn_parse(min, &min_lsn) < 0)
+		return request_fail_status(req, 400, "X-Min-LSN must be an LSN like 0/16B3748, as X-Commit-LSN gave it",
+					   NULL);
+	routing_run(gw, rt, values, min_lsn, &res);
+	routing_headers(req, &res);
+	if (res.st != POOL_OK)
+		return reply_no_connection(req, rt, res.st);
 	/* Server-Timing: the wait for a connection, and the statement's round
 	 * trip (what the database cost this request) */
-	request_add_header(req, "Server-Timing: pool;dur=%.3f, db;dur=%.3f", timing.wait_ms, timing.db_ms);
-	if (PQresultStatus(r) == PGRES_TUPLES_OK)
-		status = reply_result(req, rt, r);
+	request_add_header(req, "Server-Timing: pool;dur=%.3f, db;dur=%.3f", res.wait_ms, res.db_ms);
+	if (PQresultStatus(res.r) == PGRES_TUPLES_OK)
+		status = reply_result(req, rt, res.r);
 	else if (rt->kind == KIND_HEALTH)
 		status = reply_health(req, 0);
 	else
-		status = reply_sql_error(req, rt, r, broken);
-	PQclear(r);
+		status = reply_sql_error(req, rt, res.r, res.broken);
+	PQclear(res.r);
 	return status;
 }
 
-/* /ready: no statement, just whether the pool reached PostgreSQL. */
+/*
+ * /ready: no statement, just whether the pool reached PostgreSQL -- or,
+ * with replicas, whether any server is there to answer (reads keep being
+ * served by replicas while the primary is down).
+ */
 static int reply_ready(struct request *req)
 {
 	static const char ok[] = "{\"status\":\"READY\"}", no[] = "{\"status\":\"NOT_READY\"}";
 
-	if (pool_ready(gw->pool) && !atomic_load(&gw->draining))
+	if ((pool_ready(gw->pool) || (gw->ups && upstreams_ready(gw->ups))) && !atomic_load(&gw->draining))
 		return request_reply(req, 200, req->headers, ok, sizeof ok - 1);
 	return request_reply(req, 503, req->headers, no, sizeof no - 1);
 }

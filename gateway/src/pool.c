@@ -18,6 +18,9 @@
  * Connect failures open a short "down" window in which acquire answers
  * POOL_DOWN at once; the first acquire after the window probes again, so
  * service resumes by itself when PostgreSQL is back.
+ *
+ * One pool per server: the gateway's primary pool connects to --dsn, each
+ * replica's (upstream.c) to its own DSN and logs under its name.
  */
 #include "pool.h"
 
@@ -54,6 +57,8 @@ struct pool {
 	pthread_cond_t reaper_wake;
 	pthread_t reaper;
 	const struct gw_config *cfg;
+	const char *name; /* NULL for the primary's pool (its log lines say just "pool") */
+	const char *dsn;
 	const struct statement *stmts;
 	int nstmts;
 	struct pool_conn *slots;
@@ -80,14 +85,14 @@ struct pool {
 static PGconn *open_connection(struct pool *p, unsigned char *prepared)
 {
 	static const char *const keys[] = {"connect_timeout", "application_name", "options", "dbname", NULL};
-	const char *values[] = {"3", "openrisk-gateway", "-c plan_cache_mode=force_generic_plan", p->cfg->dsn, NULL};
+	const char *values[] = {"3", "openrisk-gateway", "-c plan_cache_mode=force_generic_plan", p->dsn, NULL};
 	PGconn *pg = PQconnectdbParams(keys, values, 1);
 
 	if (PQstatus(pg) != CONNECTION_OK) {
 		char msg[256];
 		snprintf(msg, sizeof msg, "%s", PQerrorMessage(pg));
 		msg[strcspn(msg, "\n")] = '\0';
-		log_warn("pool: cannot connect to PostgreSQL: %s", msg);
+		log_warn("pool%s%s: cannot connect to PostgreSQL: %s", p->name ? " " : "", p->name ? p->name : "", msg);
 		PQfinish(pg);
 		return NULL;
 	}
@@ -111,11 +116,19 @@ static void *reaper_main(void *arg);
 
 struct pool *pool_create(const struct gw_config *cfg, const struct statement *stmts, int nstmts)
 {
+	return pool_create_for(cfg, NULL, cfg->dsn, stmts, nstmts);
+}
+
+struct pool *pool_create_for(const struct gw_config *cfg, const char *name, const char *dsn,
+			     const struct statement *stmts, int nstmts)
+{
 	struct pool *p = calloc(1, sizeof *p);
 
 	if (!p)
 		return NULL;
 	p->cfg = cfg;
+	p->name = name;
+	p->dsn = dsn;
 	p->stmts = stmts;
 	p->nstmts = nstmts;
 	p->nslots = cfg->pool_max_open;
@@ -200,7 +213,7 @@ static enum pool_status fill_slot(struct pool *p, int i)
 	c->broken = 0;
 	p->opened++;
 	if (!p->db_up)
-		log_info("pool: connected to PostgreSQL");
+		log_info("pool%s%s: connected to PostgreSQL", p->name ? " " : "", p->name ? p->name : "");
 	p->db_up = 1;
 	p->down_until_ms = 0;
 	pthread_mutex_unlock(&p->mu);
@@ -272,27 +285,38 @@ enum pool_status pool_acquire(struct pool *p, int64_t timeout_ms, struct pool_co
 	return st;
 }
 
-PGresult *pool_exec(struct pool *p, struct pool_conn *c, int stmt, int nparams, const char *const *values)
+/*
+ * Make sure statement stmt is prepared on c: NULL when it is, else the
+ * failed result (an unknown index, or a function that still does not exist).
+ */
+static PGresult *ensure_prepared(struct pool *p, struct pool_conn *c, int stmt)
 {
-	const char *name;
 	PGresult *r;
 
 	if (stmt < 0 || stmt >= p->nstmts || !p->stmts[stmt].sql) {
 		log_error("pool: no statement %d (the pool has %d)", stmt, p->nstmts);
 		return PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR);
 	}
-	name = p->stmts[stmt].name;
-	if (!c->prepared[stmt]) {
-		/* the function did not exist when this connection was opened */
-		r = PQprepare(c->pg, name, p->stmts[stmt].sql, 0, NULL);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			c->broken = PQstatus(c->pg) != CONNECTION_OK;
-			return r;
-		}
-		PQclear(r);
-		c->prepared[stmt] = 1;
+	if (c->prepared[stmt])
+		return NULL;
+	/* the function did not exist when this connection was opened */
+	r = PQprepare(c->pg, p->stmts[stmt].name, p->stmts[stmt].sql, 0, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		c->broken = PQstatus(c->pg) != CONNECTION_OK;
+		return r;
 	}
-	r = PQexecPrepared(c->pg, name, nparams, values, NULL, NULL, 0);
+	PQclear(r);
+	c->prepared[stmt] = 1;
+	return NULL;
+}
+
+PGresult *pool_exec(struct pool *p, struct pool_conn *c, int stmt, int nparams, const char *const *values)
+{
+	PGresult *r = ensure_prepared(p, c, stmt);
+
+	if (r)
+		return r;
+	r = PQexecPrepared(c->pg, p->stmts[stmt].name, nparams, values, NULL, NULL, 0);
 	if (PQresultStatus(r) == PGRES_FATAL_ERROR && PQstatus(c->pg) != CONNECTION_OK)
 		c->broken = 1;
 	return r;
@@ -326,6 +350,66 @@ PGresult *pool_run(struct pool *p, int64_t timeout_ms, int stmt, int nparams, co
 int pool_conn_broken(const struct pool_conn *c)
 {
 	return c->broken;
+}
+
+/*
+ * Collect a two-statement pipeline's results: each statement's result,
+ * its terminating NULL, then the Sync's PGRES_PIPELINE_SYNC.  Anything
+ * else (a connection that died, a protocol surprise) leaves a slot empty;
+ * the caller then marks the connection broken.
+ */
+static void pipeline_results(PGconn *pg, PGresult **res)
+{
+	int q = 0, nulls = 0;
+
+	while (q < 2 && nulls < 3) {
+		PGresult *r = PQgetResult(pg);
+
+		if (!r) {
+			if (PQstatus(pg) != CONNECTION_OK)
+				break;
+			nulls++;
+			continue;
+		}
+		nulls = 0;
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			q++;
+			PQclear(r);
+		} else if (!res[q])
+			res[q] = r;
+		else
+			PQclear(r);
+	}
+}
+
+void pool_exec_pair(struct pool *p, struct pool_conn *c, int s1, int n1, const char *const *v1, int s2, int n2,
+		    const char *const *v2, PGresult **r1, PGresult **r2)
+{
+	PGresult *res[2] = {NULL, NULL}, *failed;
+
+	*r1 = *r2 = NULL;
+	if ((failed = ensure_prepared(p, c, s2)) != NULL) {
+		/* the second statement cannot run here: the first alone */
+		*r2 = failed;
+		*r1 = c->broken ? PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR) : pool_exec(p, c, s1, n1, v1);
+		return;
+	}
+	if ((failed = ensure_prepared(p, c, s1)) != NULL) {
+		*r1 = failed;
+		*r2 = PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR);
+		return;
+	}
+	if (PQenterPipelineMode(c->pg) && PQsendQueryPrepared(c->pg, p->stmts[s1].name, n1, v1, NULL, NULL, 0) &&
+	    PQpipelineSync(c->pg) && PQsendQueryPrepared(c->pg, p->stmts[s2].name, n2, v2, NULL, NULL, 0) &&
+	    PQpipelineSync(c->pg))
+		pipeline_results(c->pg, res);
+	if (!res[0] || !res[1] || !PQexitPipelineMode(c->pg)) {
+		c->broken = 1; /* whatever state it is in, it is not reusable */
+		log_warn("pool%s%s: a pipelined statement pair failed: %s", p->name ? " " : "", p->name ? p->name : "",
+			 PQerrorMessage(c->pg));
+	}
+	*r1 = res[0] ? res[0] : PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR);
+	*r2 = res[1] ? res[1] : PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR);
 }
 
 void pool_release(struct pool *p, struct pool_conn *c)

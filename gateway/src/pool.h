@@ -36,6 +36,10 @@ enum pool_status {
  */
 struct pool *pool_create(const struct gw_config *cfg, const struct statement *stmts, int nstmts);
 
+/* The same for another server than cfg->dsn; name (or NULL) prefixes its log lines. */
+struct pool *pool_create_for(const struct gw_config *cfg, const char *name, const char *dsn,
+			     const struct statement *stmts, int nstmts);
+
 enum pool_status pool_acquire(struct pool *p, int64_t timeout_ms, struct pool_conn **out);
 
 /*
@@ -45,6 +49,16 @@ enum pool_status pool_acquire(struct pool *p, int64_t timeout_ms, struct pool_co
  * the connection broken when the error left it unusable.
  */
 PGresult *pool_exec(struct pool *p, struct pool_conn *c, int stmt, int nparams, const char *const *values);
+
+/*
+ * Two prepared statements in one round trip (a libpq pipeline), each in a
+ * transaction of its own (a Sync after each), the second after the first
+ * finished on the same backend.  *r1 and *r2 are always set (FATAL ones on
+ * failure) and cleared by the caller.  When s2 cannot be prepared here (an
+ * older extension), s1 runs alone and *r2 is that failure.
+ */
+void pool_exec_pair(struct pool *p, struct pool_conn *c, int s1, int n1, const char *const *v1, int s2, int n2,
+		    const char *const *v2, PGresult **r1, PGresult **r2);
 
 /* 1 when the last pool_exec found the connection dead (not an SQL error). */
 int pool_conn_broken(const struct pool_conn *c);

@@ -28,7 +28,7 @@ struct request {
 	const char *cache;                 /* "HIT" / "MISS" for the access line, or NULL */
 	int body_unread;                   /* a body arrived that we did not read (yet) */
 	int close_after;                   /* an early reply must end the connection: see request_start */
-	char headers[REQUEST_HEADERS_MAX]; /* lines every reply carries: X-Request-Id, CORS, Server-Timing */
+	char headers[REQUEST_HEADERS_MAX]; /* lines every reply carries: X-Request-Id, CORS, Server-Timing, X-Upstream, X-Commit-LSN */
 };
 
 /* Pick this process's random request-id prefix (once, at start-up). */

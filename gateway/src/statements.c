@@ -11,7 +11,9 @@
  * name ("outcome", "etag", "id"), which result_reply.c looks up.
  *
  * The poller reads the engine's cache_stats() with a statement of its own
- * so the pg_stat figures survive a missing or older extension.
+ * so the pg_stat figures survive a missing or older extension.  Routing
+ * (routing.c) has two of its own too: they run beside a route's statement
+ * in one pipeline, never instead of it.
  */
 #include "statements.h"
 
@@ -59,6 +61,9 @@ const struct statement statements[STMT_COUNT] = {
 	[STMT_POLL_CACHE_STATS] = {"poll_cache_stats",
 				   "SELECT hits, misses, evictions, entries, bytes_used, bytes_limit,"
 				   " fills_rejected, stampede_waits, handoffs, stampede_recomputes FROM openrisk.cache_stats()"},
+	/* read-your-writes across replicas: extension/src/replica_lsn.c */
+	[STMT_LAST_COMMIT_LSN] = {"last_commit_lsn", "SELECT openrisk.last_commit_lsn()::text"},
+	[STMT_REPLAY_WAIT] = {"replay_wait", "SELECT openrisk.replay_wait($1::pg_lsn, $2::int)::text"},
 };
 
 const struct statement *statement_get(int id)

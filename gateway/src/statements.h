@@ -35,6 +35,8 @@ enum statement_id {
 	STMT_HEALTH,
 	STMT_POLL_PG_STATS,    /* the stats poller: pg_stat_database + activity */
 	STMT_POLL_CACHE_STATS, /* the stats poller: the engine's cache_stats() */
+	STMT_LAST_COMMIT_LSN,  /* routing.c: right after a write, the end of its commit record */
+	STMT_REPLAY_WAIT,      /* routing.c: a replica waits for a read's X-Min-LSN */
 	STMT_COUNT
 };
 

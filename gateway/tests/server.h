@@ -42,5 +42,6 @@ int64_t ms_since(int64_t t0);
 void server_pool(void);
 void server_pipeline(void);
 void server_defaults(void);
+void server_routing(void);
 
 #endif

@@ -122,6 +122,7 @@ int main(void)
 	server_pool();
 	server_pipeline();
 	server_defaults();
+	server_routing();
 	PQfinish(db);
 	admin("DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)");
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);

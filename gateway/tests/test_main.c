@@ -15,6 +15,7 @@ int main(void)
 	test_event_parse();
 	test_cors();
 	test_list_links();
+	test_replica();
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed ? 1 : 0;
 }

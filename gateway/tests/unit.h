@@ -55,5 +55,6 @@ void test_metrics(void);
 void test_event_parse(void);
 void test_cors(void);
 void test_list_links(void);
+void test_replica(void);
 
 #endif

@@ -17,6 +17,14 @@ check() { # check "description" command...
 	shift
 	if "$@"; then pass "$what"; else fail "$what"; fi
 }
+wait_for() { # wait_for SECONDS COMMAND...: until it succeeds (run again every 0.1 s)
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.1
+	done
+}
 
 # A fresh database with the extension (and pgTAP) in it.
 fresh_db() { # fresh_db NAME [psql connection options...]

@@ -105,8 +105,9 @@ class Load:
                 st, hdrs = "conn:" + type(e).__name__, {}
                 h.close()
                 time.sleep(0.05)
-            with self.lock:
-                self.log.append((t0, time.time(), st, hdrs.get("retry-after"), hdrs.get("x-cache")))
+            with self.lock:  # (start, end, status, Retry-After, X-Cache, X-Upstream)
+                self.log.append((t0, time.time(), st, hdrs.get("retry-after"), hdrs.get("x-cache"),
+                                 hdrs.get("x-upstream", "")))
             if st == 503:
                 time.sleep(0.02)
 

@@ -35,6 +35,17 @@ applies: any older state is stale.  --pause-replay AT:FOR pauses the
 standby's replay (pg_wal_replay_pause) AT seconds into the run for FOR
 seconds, so invalidation records, commits and fences pile up mid-load.
 
+Reads through a gateway that routes them to hot standbys (HTTP mode):
+every write reply carries X-Commit-LSN, published like the SQL LSN above.
+The first --lsn-clients workers present the writer's LSN as X-Min-LSN on
+every read and are held to the same rule (any older state is stale).  The
+others present nothing; with --bounded-staleness S they are held to the
+gateway's promise for them instead: every write whose reply arrived more
+than S seconds before the read was sent is visible (L is the writer's
+marker committed at read start - S, from a per-writer history).  Replies'
+X-Upstream headers count where reads were served.  --read-dsn names the
+standby --pause-replay pauses (reads still go through the gateway).
+
 --sabotage proves the checker can fail:
   poison          a saboteur cache_put()s the initial risk_get JSON of the
                   first tenant's risks over and over (a late fill / lost
@@ -43,7 +54,9 @@ seconds, so invalidation records, commits and fences pile up mid-load.
                   scratch database given with --db, never the shared one);
   no-wal          the writers' sessions set openrisk.wal_invalidations =
                   off: the primary's own cache is still invalidated, but a
-                  standby (--read-dsn) is never told.
+                  standby (--read-dsn) is never told;
+  lsn-zero        (HTTP) LSN clients present 0/1 instead of the writer's
+                  LSN: behind a paused standby they must read stale.
 Then the run must report stale reads; the suite asserts it does.
 
 Last line: FRESHNESS mode=... reads=N writes=N stale=N wrong=N errors=N
@@ -123,6 +136,10 @@ def lsn_int(text):
     return (int(hi, 16) << 32) | int(lo, 16)
 
 
+def lsn_text(value):
+    return "%X/%X" % (value >> 32, value & 0xFFFFFFFF)
+
+
 class SqlBackend:
     READS = {
         "get": "SELECT value, hit FROM openrisk.risk_get_meta(%s, %s)",
@@ -188,14 +205,20 @@ class HttpBackend:
         self.analyst = {t: "Bearer " + orlib.token(secret, "analyst", t) for t in world["tenants"]}
         self.etags = {}  # path -> (etag, doc): revalidate with If-None-Match now and then
         self.rng = random.Random()
+        self.need_lsn = args.lsn_clients > 0
+        self.upstreams = {}  # X-Upstream -> reads served there
 
-    def read(self, kind, tenant, rid):
+    def read(self, kind, tenant, rid, min_lsn=0):
         path = "/api/v1/risks/" + rid if kind == "get" else self.PATHS[kind]
         headers = {"Authorization": self.viewer[tenant]}
         memo = self.etags.get((tenant, path))
         if memo and self.rng.random() < 0.3:
             headers["If-None-Match"] = memo[0]
+        if min_lsn:
+            headers["X-Min-LSN"] = lsn_text(min_lsn)
         status, hdrs, body = self.http.request("GET", path, headers)
+        up = hdrs.get("x-upstream", "none")
+        self.upstreams[up] = self.upstreams.get(up, 0) + 1
         if status == 304 and "If-None-Match" in headers:
             return memo[1], True
         if status != 200:
@@ -206,11 +229,16 @@ class HttpBackend:
         return doc, hdrs.get("x-cache") == "HIT"
 
     def write(self, tenant, rid, patch, w):
-        status, _, body = self.http.request("PATCH", "/api/v1/risks/" + rid,
-                                            {"Authorization": self.analyst[tenant],
-                                             "Content-Type": "application/json"}, json.dumps(patch))
+        status, hdrs, body = self.http.request("PATCH", "/api/v1/risks/" + rid,
+                                               {"Authorization": self.analyst[tenant],
+                                                "Content-Type": "application/json"}, json.dumps(patch))
         if status != 200:
             raise RuntimeError("PATCH -> %d %s" % (status, body[:200]))
+        if "x-commit-lsn" in hdrs:
+            return lsn_int(hdrs["x-commit-lsn"])
+        if self.need_lsn:
+            raise RuntimeError("PATCH reply without X-Commit-LSN")
+        return 0
 
 
 # ----------------------------------------------------------------- checking
@@ -247,12 +275,27 @@ def t_w(world, t):
     return world["tenants"].index(t)
 
 
-def worker(w, args, world, issued, committed, lsns, out_q, deadline):
+HISTORY = 65536  # per writer: (reply time, marker) of its last writes, for --bounded-staleness
+
+
+def bounded_marker(hist, t, cutoff, floor):
+    """The marker writer t had committed (reply received) before cutoff, from its history."""
+    n = hist["n"][t]
+    for k in range(n - 1, max(0, n - HISTORY) - 1, -1):
+        i = t * HISTORY + k % HISTORY
+        if hist["t"][i] < cutoff:
+            return hist["m"][i]
+    return floor  # older than the history: the set-up state, which every read may count on
+
+
+def worker(w, args, world, issued, committed, lsns, hist, out_q, deadline):
     R, W = args.risks, args.workers
     rng = random.Random(args.seed * 1000 + w)
     be = (SqlBackend if args.mode == "sql" else HttpBackend)(args, world)
     mine = world["tenants"][w]
-    res = {"reads": 0, "writes": 0, "stale": 0, "wrong": 0, "errors": 0, "hits": 0, "examples": []}
+    lsn_client = args.mode == "http" and w < args.lsn_clients
+    res = {"reads": 0, "writes": 0, "stale": 0, "wrong": 0, "errors": 0, "hits": 0, "examples": [],
+           "reads_lsn": 0, "stale_lsn": 0, "stale_nolsn": 0, "max_read_lsn": 0.0, "max_read_nolsn": 0.0}
     quota = args.reads // W + (1 if w < args.reads % W else 0)
     while res["reads"] < quota and time.time() < deadline:
         try:
@@ -264,6 +307,9 @@ def worker(w, args, world, issued, committed, lsns, out_q, deadline):
                 patch["title"] = "fresh %d %d" % (w, m)
                 lsn = be.write(mine, world["risks"][w][j], patch, w)
                 lsns[w] = lsn or 0  # published before committed[w], read after it
+                k = hist["n"][w]
+                hist["t"][w * HISTORY + k % HISTORY], hist["m"][w * HISTORY + k % HISTORY] = time.time(), m
+                hist["n"][w] = k + 1
                 committed[w] = m
                 res["writes"] += 1
                 continue
@@ -271,15 +317,28 @@ def worker(w, args, world, issued, committed, lsns, out_q, deadline):
             kind = rng.choice(ENDPOINTS)
             j = rng.randrange(R)
             L = committed[t]
+            t0 = time.time()
             if args.wait_lsn:
                 be.await_lsn(max(lsns[t], world["setup_lsn"]))
-            doc, hit = be.read(kind, world["tenants"][t], world["risks"][t][j])
+            if lsn_client:
+                min_lsn = 1 if args.sabotage == "lsn-zero" else max(lsns[t], world["setup_lsn"])
+                doc, hit = be.read(kind, world["tenants"][t], world["risks"][t][j], min_lsn)
+            else:
+                if args.mode == "http" and args.bounded_staleness is not None:
+                    L = bounded_marker(hist, t, t0 - args.bounded_staleness, R)
+                doc, hit = be.read(kind, world["tenants"][t], world["risks"][t][j])
             H = issued[t]
+            took = time.time() - t0
             res["reads"] += 1
             res["hits"] += bool(hit)
+            res["reads_lsn"] += lsn_client
+            cls = "lsn" if lsn_client else "nolsn"
+            res["max_read_" + cls] = max(res["max_read_" + cls], took)
             verdict, why = check(kind, doc, world["tenants"][t], j, L, H, world, R)
             if verdict != "ok":
                 res[verdict] += 1
+                if verdict == "stale":
+                    res["stale_" + cls] += 1
                 if len(res["examples"]) < 5:
                     res["examples"].append("%s %s: %s" % (verdict, kind, why))
         except Exception as e:  # counted, never silent
@@ -289,6 +348,7 @@ def worker(w, args, world, issued, committed, lsns, out_q, deadline):
             time.sleep(0.01)
     res["lsn_waits"] = getattr(be, "lsn_waits", 0)
     res["max_wait"] = getattr(be, "max_wait", 0.0)
+    res["upstreams"] = getattr(be, "upstreams", {})
     out_q.put(res)
 
 
@@ -374,19 +434,28 @@ def main():
     ap.add_argument("--db", default=s["db"])
     ap.add_argument("--http-port", type=int, default=int(s["http_port"]))
     ap.add_argument("--secret-file", default=s["secret_file"])
-    ap.add_argument("--read-dsn", help="read from this server (a hot standby of --db's server); SQL mode")
+    ap.add_argument("--read-dsn", help="SQL mode: read from this server (a hot standby of --db's server); "
+                    "HTTP mode: the standby --pause-replay pauses")
     ap.add_argument("--wait-lsn", action="store_true", help="reads wait until the read server replayed the writes' LSN")
     ap.add_argument("--lsn-timeout", type=float, default=30, help="seconds a read waits for replay")
     ap.add_argument("--pause-replay", help="AT:FOR -- pause the read server's replay AT s into the run for FOR s")
-    ap.add_argument("--sabotage", choices=["none", "poison", "no-invalidation", "no-wal"], default="none")
+    ap.add_argument("--lsn-clients", type=int, default=0,
+                    help="HTTP: this many workers present the writer's X-Commit-LSN as X-Min-LSN")
+    ap.add_argument("--bounded-staleness", type=float,
+                    help="HTTP: seconds; workers without the LSN must see every write acknowledged that long before")
+    ap.add_argument("--sabotage", choices=["none", "poison", "no-invalidation", "no-wal", "lsn-zero"], default="none")
     ap.add_argument("--expect-stale", action="store_true", help="succeed only when stale reads are found")
     ap.add_argument("--json", help="append the result as one JSON line to this file")
     args = ap.parse_args()
     args.dsn = orlib.dsn_for(s, args.db)
     if args.sabotage == "no-invalidation" and args.db == s["db"]:
         ap.error("--sabotage no-invalidation needs a scratch --db, never the shared database")
-    if (args.read_dsn or args.wait_lsn or args.pause_replay) and args.mode != "sql":
-        ap.error("--read-dsn, --wait-lsn and --pause-replay are for --mode sql")
+    if args.wait_lsn and args.mode != "sql":
+        ap.error("--wait-lsn is for --mode sql (through the gateway, use --lsn-clients)")
+    if (args.lsn_clients or args.bounded_staleness is not None or args.sabotage == "lsn-zero") and args.mode != "http":
+        ap.error("--lsn-clients, --bounded-staleness and --sabotage lsn-zero are for --mode http")
+    if args.read_dsn and args.mode == "http" and not args.pause_replay:
+        ap.error("in HTTP mode --read-dsn only names the standby --pause-replay pauses")
     if (args.wait_lsn or args.pause_replay or args.sabotage == "no-wal") and not args.read_dsn:
         ap.error("--wait-lsn, --pause-replay and --sabotage no-wal need --read-dsn")
 
@@ -395,6 +464,10 @@ def main():
     issued = ctx.RawArray("q", [args.risks] * args.workers)
     committed = ctx.RawArray("q", [args.risks] * args.workers)
     lsns = ctx.RawArray("q", [0] * args.workers)
+    hist = {"t": ctx.RawArray("d", args.workers * HISTORY), "m": ctx.RawArray("q", args.workers * HISTORY),
+            "n": ctx.RawArray("q", args.workers)}
+    if args.bounded_staleness:  # reads without the LSN may count on the set-up once it is that old
+        time.sleep(args.bounded_staleness)
     out_q, stop = ctx.Queue(), ctx.Event()
     sab = pause = None
     paused = ctx.Value("d", 0.0)
@@ -407,7 +480,7 @@ def main():
         pause.start()
     t0 = time.time()
     deadline = t0 + args.timeout
-    procs = [ctx.Process(target=worker, args=(w, args, world, issued, committed, lsns, out_q, deadline))
+    procs = [ctx.Process(target=worker, args=(w, args, world, issued, committed, lsns, hist, out_q, deadline))
              for w in range(args.workers)]
     for p in procs:
         p.start()
@@ -438,9 +511,20 @@ def main():
                 args.mode, args.sabotage, args.write_pct, tot["reads"], tot["writes"], tot["stale"], tot["wrong"],
                 tot["errors"], tot["hits"] / max(1, tot["reads"]), tot["writes"] / max(1, ops), elapsed,
                 ops / max(elapsed, 1e-9)))
-    if args.read_dsn:
+    if args.read_dsn and args.mode == "sql":
         line += " standby=1 lsn_waits=%d max_lsn_wait=%.3f paused=%.1f" % (
             tot["lsn_waits"], max([r["max_wait"] for r in results] or [0]), paused.value)
+    if args.mode == "http":
+        ups = {}
+        for r in results:
+            for k, v in r["upstreams"].items():
+                ups[k] = ups.get(k, 0) + v
+        replica = sum(v for k, v in ups.items() if k.startswith("replica"))
+        line += (" lsn_clients=%d reads_lsn=%d stale_lsn=%d stale_nolsn=%d max_read_lsn=%.3f max_read_nolsn=%.3f"
+                 " replica_reads=%d primary_reads=%d paused=%.1f") % (
+            args.lsn_clients, sum(r["reads_lsn"] for r in results), sum(r["stale_lsn"] for r in results),
+            sum(r["stale_nolsn"] for r in results), max([r["max_read_lsn"] for r in results] or [0]),
+            max([r["max_read_nolsn"] for r in results] or [0]), replica, ups.get("primary", 0), paused.value)
     if args.json:
         with open(args.json, "a") as f:
             f.write(json.dumps(dict(tot, mode=args.mode, sabotage=args.sabotage, write_pct=args.write_pct,

@@ -42,14 +42,6 @@ dsn() { priv tools/replicas.sh dsn "$1"; }
 fetch() { sq "$1" -c "SELECT hit || '|' || value FROM openrisk.cache_fetch_meta('rt:$2', NULL, 'SELECT v FROM rt WHERE k = $2')"; }
 pq_is() { [ "$(pq -c "$2")" = "$1" ]; }            # pq_is EXPECTED SQL
 wstat_is() { [ "$(wstat "$1" "$2")" = "$3" ]; }     # wstat_is STANDBY EXPR EXPECTED
-wait_for() { # wait_for SECONDS COMMAND...: until it succeeds (run again each time)
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
-	done
-}
 replayed() { [ "$(sq "$1" -c "SELECT pg_last_wal_replay_lsn() >= '$2'")" = t ]; }
 caught_up() { replayed "$1" "$(pq -c "SELECT pg_current_wal_insert_lsn()")" || wait_for 60 replayed "$1" "$(pq -c "SELECT pg_current_wal_insert_lsn()")"; }
 teardown() {

@@ -2,7 +2,9 @@
 # tools/services.d/20-gateway.sh -- the REST gateway as a `make run` service.
 #
 #   start    build if needed, load demo data once, start openrisk-gateway in
-#            the background (pid and log in the run folder), wait for /ready
+#            the background (pid and log in the run folder), wait for /ready;
+#            with the standbys of `make run REPLICAS=N` as its --replicas
+#            (restarted when that list changed)
 #   stop     SIGTERM (the gateway drains in-flight requests), then wait
 #   env      export OPENRISK_URL, OPENRISK_METRICS_URL, OPENRISK_TENANT
 #   banner   ready-to-paste curl lines with development tokens
@@ -19,6 +21,7 @@ set -euo pipefail
 
 GW_BIN=$OPENRISK_GATEWAY_BIN
 PID_FILE=$OPENRISK_RUN_DIR/gateway.pid
+REPLICAS_FILE=$OPENRISK_RUN_DIR/gateway.replicas # the list the running gateway was given
 LOG_FILE=$LOG_DIR/gateway.log
 SECRET_FILE=$OPENRISK_RUN_DIR/jwt.secret
 DEMO_TENANT=00000000-0000-4000-8000-000000000001
@@ -38,6 +41,9 @@ gateway_env() {
 	export OPENRISK_METRICS_LISTEN=127.0.0.1:$OPENRISK_METRICS_PORT
 	export OPENRISK_JWT_SECRET_FILE=$SECRET_FILE
 	unset OPENRISK_JWT_SECRET
+	# the standbys of `make run REPLICAS=N` (none: an empty list)
+	eval "$("$ROOT/tools/replicas.sh" env)"
+	export OPENRISK_REPLICA_DSNS
 }
 
 is_running() {
@@ -64,17 +70,21 @@ start() {
 	[ -x "$GW_BIN" ] || make -s -C "$(dirname "$GW_BIN")" >/dev/null
 	ensure_secret
 	load_demo_data
-	# a rebuilt binary replaces the running one
+	gateway_env
+	# a rebuilt binary, or another set of standbys, replaces the running one
 	if is_running && [ "$GW_BIN" -nt "$PID_FILE" ]; then
 		say "new openrisk-gateway binary: restarting it"
+		stop
+	elif is_running && [ "$(cat "$REPLICAS_FILE" 2>/dev/null)" != "$OPENRISK_REPLICA_DSNS" ]; then
+		say "the standbys changed: restarting openrisk-gateway"
 		stop
 	fi
 	if ! is_running; then
 		mkdir -p "$LOG_DIR"
-		gateway_env
 		say "starting openrisk-gateway on $BASE (log: $LOG_FILE)"
 		setsid "$GW_BIN" </dev/null >>"$LOG_FILE" 2>&1 &
 		echo $! >"$PID_FILE"
+		echo "$OPENRISK_REPLICA_DSNS" >"$REPLICAS_FILE"
 	fi
 	for _ in $(seq 100); do
 		curl -fs -o /dev/null "$BASE/ready" && return 0
@@ -116,6 +126,9 @@ banner() {
     admin:   curl -s -H "Authorization: Bearer $(token admin)" $BASE/api/v1/cache/stats
   another token: make -s token ROLE=viewer|analyst|admin [TENANT=<uuid>]
 MSG
+	[ -n "$(cat "$REPLICAS_FILE" 2>/dev/null)" ] &&
+		echo "  cached reads go to the standbys (X-Upstream says which); writes answer X-Commit-LSN, send it back as X-Min-LSN"
+	return 0
 }
 
 case "${1:-}" in
