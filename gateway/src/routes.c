@@ -84,6 +84,11 @@ int route_index(const struct route *r)
 	return (int)(r - routes);
 }
 
+int route_is_cached_read(const struct route *r)
+{
+	return r->kind == KIND_READ || r->kind == KIND_LIST;
+}
+
 int route_is_retryable(const struct route *r)
 {
 	return strcmp(r->method, "GET") == 0;

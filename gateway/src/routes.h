@@ -76,6 +76,9 @@ int route_index(const struct route *r);
  * May a failed attempt of this route run again?  Only GET routes: they
  * change nothing, while a write whose connection died may have committed.
  */
+/* A read the extension caches (KIND_READ, KIND_LIST): one a replica may answer. */
+int route_is_cached_read(const struct route *r);
+
 int route_is_retryable(const struct route *r);
 
 /* Does the route read the request body (PARAM_BODY or PARAM_BODY_FIELD)? */

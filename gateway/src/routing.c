@@ -13,7 +13,8 @@
  * LSN).  One round trip; the LSN becomes X-Commit-LSN.  A primary without
  * the function still answers the write, without the header.
  *
- * Cached reads (KIND_READ) go where replica_policy.c says.  A read that
+ * Cached reads (route_is_cached_read: KIND_READ, KIND_LIST) go where
+ * replica_policy.c says.  A read that
  * presented X-Min-LSN and landed on a replica not known to have replayed it
  * sends `SELECT openrisk.replay_wait(lsn, --replica-wait)` and the read in
  * one pipeline: the read runs after the wait returned on the same backend,
@@ -194,7 +195,7 @@ void routing_run(struct gateway *gw, const struct route *rt, const char *const *
 	out->upstream = "primary";
 	if (!route_is_retryable(rt))
 		run_write(gw, rt, values, out);
-	else if (!(rt->kind == KIND_READ && gw->ups && gw->ups->nreplicas > 0 &&
+	else if (!(route_is_cached_read(rt) && gw->ups && gw->ups->nreplicas > 0 &&
 		   try_replicas(gw, rt, values, min_lsn, out)))
 		run_on_primary(gw, rt, values, out);
 }

@@ -107,6 +107,26 @@ static void retry_only_reads(void)
 		CHECK_INT(route_is_retryable(&routes[i]), strcmp(routes[i].method, "GET") == 0);
 }
 
+/*
+ * Replicas may answer exactly the cached GETs: every list and single read
+ * (so /api/v1/risks is routed like /api/v1/stats), never a write, the
+ * export, the event stream or the cache admin calls.
+ */
+static void replicas_answer_cached_reads(void)
+{
+	int lists = 0;
+
+	for (int i = 0; i < nroutes; i++) {
+		const struct route *r = &routes[i];
+		int cached = route_is_cached_read(r);
+
+		CHECK(!cached || strcmp(r->method, "GET") == 0);
+		CHECK_INT(cached, r->kind == KIND_READ || r->kind == KIND_LIST);
+		lists += cached && r->kind == KIND_LIST;
+	}
+	CHECK(lists >= 3); /* risks, search, connectors (and history) */
+}
+
 /* A create route's Location names a path the router serves with a GET read. */
 static void locations_lead_to_reads(void)
 {
@@ -204,6 +224,7 @@ void test_routes(void)
 	routes_match_their_statements();
 	params_are_well_formed();
 	retry_only_reads();
+	replicas_answer_cached_reads();
 	locations_lead_to_reads();
 	expand_is_bounded();
 	writes_carry_actor_and_if_match();

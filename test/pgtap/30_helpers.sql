@@ -44,6 +44,12 @@ BEGIN
 END
 $$;
 
+-- The ids of a list reply's items, in order.
+CREATE OR REPLACE FUNCTION t.page_ids(reply json) RETURNS uuid[] LANGUAGE sql AS $$
+    SELECT coalesce(array_agg((e ->> 'id')::uuid ORDER BY n), '{}')
+      FROM json_array_elements(reply -> 'items') WITH ORDINALITY x(e, n)
+$$;
+
 -- A connector of the catalogue (created once) and an app of a tenant.
 -- (Read first: writing the catalogue on every call would invalidate it.)
 CREATE OR REPLACE FUNCTION t.connector() RETURNS uuid LANGUAGE plpgsql AS $$

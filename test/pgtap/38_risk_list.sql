@@ -38,11 +38,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION t.page_ids(reply json) RETURNS uuid[] LANGUAGE sql AS $$
-    SELECT coalesce(array_agg((e ->> 'id')::uuid ORDER BY n), '{}')
-      FROM json_array_elements(reply -> 'items') WITH ORDINALITY x(e, n)
-$$;
-
 -- Numbered pages 1..3 of size 7 and the total, against the oracle.
 CREATE OR REPLACE FUNCTION t.pages_match(tenant uuid, sort_by text, dir text, sev text, st text, q text)
 RETURNS boolean LANGUAGE plpgsql AS $$

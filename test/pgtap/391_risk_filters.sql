@@ -124,11 +124,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION t.page_ids(reply json) RETURNS uuid[] LANGUAGE sql AS $$
-    SELECT coalesce(array_agg((e ->> 'id')::uuid ORDER BY n), '{}')
-      FROM json_array_elements(reply -> 'items') WITH ORDINALITY x(e, n)
-$$;
-
 SELECT is(t.filter_walk(:'a', c.args, false), NULL, format('%s: uncached pages = plain SQL', c.name))
   FROM t.filter_cases() c;
 SELECT is(t.filter_walk(:'a', c.args, true), NULL, format('%s: cached pages = uncached = plain SQL', c.name))
