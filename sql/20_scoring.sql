@@ -206,10 +206,12 @@ $$;
 -- _risk_event(old row, new row) -- NULL old for an INSERT, NULL new for a
 -- DELETE -- is the event as a risk_history row (id, actor and request id
 -- unset: they are the session's, added when it is stored), or NULL when
--- the change is no event.  It is the one definition of an event: the
+-- the change is no event.  with_fields false leaves changed_fields unset
+-- too: the aggregates need the event, not its field list, and comparing
+-- every field of every row is most of what the event costs.  It is the one definition of an event: the
 -- history trigger stores it, and the aggregate trigger
 -- (25_aggregates.sql) sums it into the timeline's figures.
-CREATE FUNCTION openrisk._risk_event(o openrisk.risks, n openrisk.risks)
+CREATE FUNCTION openrisk._risk_event(o openrisk.risks, n openrisk.risks, with_fields boolean DEFAULT true)
 RETURNS openrisk.risk_history LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
@@ -225,7 +227,7 @@ BEGIN
                             ELSE n.updated_at END,
                        NULL, NULL,
                        -- (NOT (x IS NULL): a row with some NULL fields is not IS NOT NULL)
-                       CASE WHEN NOT (o IS NULL) AND NOT (n IS NULL)
+                       CASE WHEN with_fields AND NOT (o IS NULL) AND NOT (n IS NULL)
                             THEN openrisk._risk_changed_fields(n, o) END)::openrisk.risk_history END
           FROM (SELECT CASE WHEN n IS NULL THEN o ELSE n END AS r) x,
                (SELECT CASE
@@ -293,5 +295,5 @@ REVOKE ALL ON FUNCTION openrisk._criticality_factor(text),
     openrisk._is_count_update(openrisk.risks, openrisk.risks),
     openrisk._risk_score(uuid, integer, integer), openrisk._risks_before_write(),
     openrisk._rescore_risks(uuid[]), openrisk._risk_assets_rescore(),
-    openrisk._assets_rescore(), openrisk._risk_event(openrisk.risks, openrisk.risks),
+    openrisk._assets_rescore(), openrisk._risk_event(openrisk.risks, openrisk.risks, boolean),
     openrisk._record_events(openrisk.risk_history[]), openrisk._risks_history() FROM PUBLIC;

@@ -292,7 +292,7 @@ BEGIN
                       FROM old_rows o WHERE o.deleted_at IS NULL
                     UNION ALL
                     SELECT (e.h).tenant_id, 'h', openrisk._utc_day((e.h).changed_at), openrisk._history_row_vec(e.h, 1)
-                      FROM (SELECT openrisk._risk_event(o, n) AS h
+                      FROM (SELECT openrisk._risk_event(o, n, false) AS h
                               FROM new_rows n JOIN old_rows o ON o.id = n.id) e
                      WHERE (e.h).risk_id IS NOT NULL) x
              GROUP BY x.tenant_id, x.family, x.day));
