@@ -37,7 +37,7 @@ function isNumber(v) {
 // What each kind of answer must contain.
 const SHAPES = {
   page: (b) => Array.isArray(b.items) && isNumber(b.total) && isNumber(b.page) && isNumber(b.page_size),
-  connectors: (b) => Array.isArray(b.data) && isNumber(b.total) && isNumber(b.page) && isNumber(b.page_size),
+  connectors: (b) => Array.isArray(b.items) && isNumber(b.total) && isNumber(b.page) && isNumber(b.page_size),
   stats: (b) => isNumber(b.total_risks) && typeof b.by_severity === 'object',
   grid: (b) => Array.isArray(b.grid) && b.grid.length === 5,
   timeline: (b) => Array.isArray(b.points) && isNumber(b.days),
@@ -95,7 +95,7 @@ export function discoverIds(token) {
   const connectors = call('connectorList', token, { query: { page_size: 100 } }).body;
   const ids = {
     risks: risks && risks.items ? risks.items.map((r) => r.id) : [],
-    connectors: connectors && connectors.data ? connectors.data.map((c) => c.id) : [],
+    connectors: connectors && connectors.items ? connectors.items.map((c) => c.id) : [],
     apps: (__ENV.APP_IDS || '').split(',').map((s) => s.trim()).filter(Boolean),
   };
   if (ids.risks.length === 0) {

@@ -46,7 +46,7 @@ function goodAnswer(method, url) {
     ['GET', /^\/stats$/, () => ({ total_risks: 1, by_severity: { LOW: 1 } })],
     ['GET', /^\/stats\/risk-matrix$/, () => grid],
     ['GET', /^\/stats\/trends$/, () => ({ days: 30, points: [] })],
-    ['GET', /^\/marketplace\/connectors$/, () => page([{ id: CONNECTOR, name: 'c' }], 'data')],
+    ['GET', /^\/marketplace\/connectors$/, () => page([{ id: CONNECTOR, name: 'c' }])],
     ['GET', /^\/marketplace\/connectors\/[^/]+$/, () => ({ id, name: 'c' })],
     ['GET', /^\/marketplace\/apps\/[^/]+$/, () => ({ id, connector_id: CONNECTOR })],
     ['POST', /^\/risks$/, () => ({ id: `3${Date.now()}`, status: 'DRAFT' }), 201],

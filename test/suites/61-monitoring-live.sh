@@ -121,7 +121,7 @@ fi
 # --- traffic through the gateway: every route the dashboard breaks down --
 get() { curl -s -m 10 -H "Authorization: Bearer $token" "$@"; }
 risk=$(get "$API/risks?page_size=1" | $PY -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])' 2>/dev/null)
-connector=$(get "$API/marketplace/connectors?page_size=1" | $PY -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])' 2>/dev/null)
+connector=$(get "$API/marketplace/connectors?page_size=1" | $PY -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])' 2>/dev/null)
 [ -n "$risk" ] && [ -n "$connector" ] && ok "demo data visible (a risk and a connector)" || not_ok "demo data visible (a risk and a connector)"
 paths=(/risks "/risks?page=2" "/risks/search?q=access" /risks/matrix "/risks/$risk" /stats /stats/risk-matrix
 	/stats/trends /marketplace/connectors "/marketplace/connectors/$connector" /no-such-route)
