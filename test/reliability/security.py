@@ -257,8 +257,16 @@ def database(db):
                     ok(False, "an ordinary role cannot run %s (got %s)" % (c, e.sqlstate))
             r = plain.execute("SELECT enabled FROM openrisk.cache_stats()").fetchone()
             ok(r is not None, "an ordinary role may read cache_stats (public by design)")
+            # least privilege (sql/80_privileges.sql): the endpoint functions
+            # are the group roles', not PUBLIC's
+            try:
+                plain.execute("SELECT openrisk.risk_get(%s, %s)", (A, str(uuid.uuid4())))
+                ok(False, "an ordinary role cannot call the endpoint functions")
+            except psycopg.errors.InsufficientPrivilege:
+                ok(True, "an ordinary role cannot call the endpoint functions (42501)")
+            db.execute("GRANT openrisk_reader TO %s" % role)
             st = plain.execute("SELECT openrisk.risk_get(%s, %s)", (A, str(uuid.uuid4()))).fetchone()
-            ok(st == (None,), "an ordinary role may call the endpoint functions (PUBLIC by design)")
+            ok(st == (None,), "a member of openrisk_reader may")
     finally:
         db.execute("DROP ROLE IF EXISTS %s" % role)
     rows = db.execute("""
