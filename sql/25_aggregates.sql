@@ -200,17 +200,15 @@ AS $$
 BEGIN
     RETURN (
     SELECT ARRAY(
-            SELECT openrisk._key_dashboard_stats(p_tenant, p.name)
-              FROM openrisk._periods() p
-             WHERE openrisk._vec_nonzero(p_v, 1, 20)
+            -- the period-windowed families: which slice of the vector they
+            -- show, and their namespace (whose TTL bounds a window's age)
+            SELECT CASE f.family WHEN 'stats' THEN openrisk._key_dashboard_stats(p_tenant, p.name)
+                                 ELSE openrisk._key_risk_matrix(p_tenant, p.name) END
+              FROM (VALUES ('stats', 1, 20, 'dashboard'), ('matrix', 21, 45, 'risk')) f(family, lo, hi, ns),
+                   openrisk._periods() p
+             WHERE openrisk._vec_nonzero(p_v, f.lo, f.hi)
                AND (p.length IS NULL
-                    OR p_day >= openrisk._utc_day(now() - p.length - openrisk._max_entry_age('dashboard')))
-            UNION ALL
-            SELECT openrisk._key_risk_matrix(p_tenant, p.name)
-              FROM openrisk._periods() p
-             WHERE openrisk._vec_nonzero(p_v, 21, 45)
-               AND (p.length IS NULL
-                    OR p_day >= openrisk._utc_day(now() - p.length - openrisk._max_entry_age('risk')))
+                    OR p_day >= openrisk._utc_day(now() - p.length - openrisk._max_entry_age(f.ns)))
             UNION ALL
             SELECT openrisk._key_dashboard_matrix(p_tenant) WHERE openrisk._vec_nonzero(p_v, 21, 70)));
 END
