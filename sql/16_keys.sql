@@ -26,7 +26,7 @@
 --   risk list              risk:list:<t>:               sort:dir:severity:status:q:page|after:size:filters
 --   risk detail            risk:id:<t>:                 <risk id>
 --   risk history           risk:history:<t>:<risk id>:  page:size
---   risk search            risk:search:<t>:             q:page:size
+--   risk search            risk:search:<t>:<anchor>:    q:page:size
 --   risk matrix            risk:matrix:<t>:             <period>
 --   dashboard stats        dashboard:stats:<t>:         <period>
 --   dashboard matrix       dashboard:matrix:<t>:        all
@@ -35,6 +35,16 @@
 --   connector list         connector:list:              category:status:page:size
 --   connector detail       connector:id:                <connector id>
 --   installed app          app:id:<t>:                  <app id>
+--
+-- A search key has one more fixed segment, its anchor: a lexeme every
+-- risk the query can match must contain ('l-' and 64 bits of the
+-- lexeme's md5), or 'any' for a query with no such lexeme (one with OR or
+-- NOT, or none at all).  A change to some risks then drops only the
+-- searches anchored on a lexeme of those risks (before or after the
+-- change) and the unanchored ones: a risk that contains no lexeme of the
+-- anchor is in no result of that search, before or after, so neither the
+-- items nor the total of such a search can change.  Anchors that share
+-- their 64 bits are one segment -- a harmless extra drop.
 --
 -- Every pattern is a prefix ending in ':*' or an exact key, which the
 -- engine resolves in O(1).
@@ -55,6 +65,9 @@ CREATE FUNCTION openrisk._kp_risk_history_of(tenant uuid, risk uuid) RETURNS tex
 AS $$ SELECT openrisk._kp_risk_history(tenant) || risk || ':' $$;
 CREATE FUNCTION openrisk._kp_risk_search(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT openrisk._kp('risk', 'search', tenant) $$;
+-- The searches of one anchor segment (NULL: the unanchored ones).
+CREATE FUNCTION openrisk._kp_risk_search_anchor(tenant uuid, lexeme text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_risk_search(tenant) || coalesce('l-' || left(md5(lexeme), 16), 'any') || ':' $$;
 CREATE FUNCTION openrisk._kp_risk_matrix(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT openrisk._kp('risk', 'matrix', tenant) $$;
 CREATE FUNCTION openrisk._kp_dashboard_stats(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -117,9 +130,79 @@ CREATE FUNCTION openrisk._key_risk_history(tenant uuid, risk uuid, page integer,
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT openrisk._kp_risk_history_of(tenant, risk) || concat_ws(':', page, page_size) $$;
 
+-- The anchor of a search (risk_search's web-search syntax, 'simple'
+-- configuration): without OR and NOT every lexeme of the query is
+-- required (AND and phrases only add conditions), and the longest is
+-- taken, as the likeliest to be rare.  NULL when there is none to take:
+-- an OR or NOT anywhere, no lexeme, or a lexeme the tsquery text escapes
+-- (a backslash) -- those searches are unanchored.
+CREATE FUNCTION openrisk._search_anchor(q text)
+RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    query text := websearch_to_tsquery('simple'::regconfig, q)::text;
+    lexeme text;
+BEGIN
+    IF regexp_replace(query, '''(?:[^'']|'''')*''', '', 'g') ~ '[|!]' OR strpos(query, E'\\') > 0 THEN
+        RETURN NULL;
+    END IF;
+    SELECT replace(m[1], '''''', '''') INTO lexeme
+      FROM regexp_matches(query, '''((?:[^'']|'''')*)''', 'g') m
+     ORDER BY length(m[1]) DESC, m[1] LIMIT 1;
+    RETURN lexeme;
+END
+$$;
+
 CREATE FUNCTION openrisk._key_risk_search(tenant uuid, q text, page integer, page_size integer)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT openrisk._kp_risk_search(tenant) || concat_ws(':', openrisk._key_text(q), page, page_size) $$;
+AS $$
+    SELECT openrisk._kp_risk_search_anchor(tenant, openrisk._search_anchor(q)) ||
+           concat_ws(':', openrisk._key_text(q), page, page_size)
+$$;
+
+-- Above this many distinct lexemes in the risks one statement changed in
+-- a tenant, the tenant's whole search family is dropped instead of one
+-- anchor each; above this many rows the lexemes are not even gathered.
+CREATE FUNCTION openrisk._max_search_anchors()
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 128 $$;
+
+-- The distinct lexemes of some search documents, NULL when there are
+-- more than _max_search_anchors() or DOCS is NULL.  Concatenating
+-- tsvectors merges their lexemes, so no join (the invalidation triggers
+-- run with enable_nestloop off, under which a join of two unnests is
+-- planned badly).
+CREATE FUNCTION openrisk._search_lexemes(docs tsvector[])
+RETURNS text[] LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    merged tsvector := '';
+    doc tsvector;
+BEGIN
+    IF docs IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOREACH doc IN ARRAY docs LOOP
+        merged := merged || strip(coalesce(doc, ''));
+        IF length(merged) > openrisk._max_search_anchors() THEN
+            RETURN NULL;
+        END IF;
+    END LOOP;
+    RETURN tsvector_to_array(merged);
+END
+$$;
+
+-- What a change to risks whose documents (old and new) have the lexemes
+-- LEXEMES drops from the tenant's searches: the unanchored searches and
+-- those anchored on one of the lexemes; the whole family when LEXEMES is
+-- NULL (unknown, or too many).
+CREATE FUNCTION openrisk._search_patterns(tenant uuid, lexemes text[])
+RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN lexemes IS NULL THEN ARRAY[openrisk._family(openrisk._kp_risk_search(tenant))]
+                ELSE ARRAY[openrisk._family(openrisk._kp_risk_search_anchor(tenant, NULL))] ||
+                     ARRAY(SELECT openrisk._family(openrisk._kp_risk_search_anchor(tenant, l)) FROM unnest(lexemes) l)
+           END
+$$;
 
 CREATE FUNCTION openrisk._key_risk_matrix(tenant uuid, period text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT openrisk._kp_risk_matrix(tenant) || period $$;
@@ -203,14 +286,15 @@ $$;
 
 REVOKE ALL ON FUNCTION openrisk._kp(text, text, uuid), openrisk._kp_risk_list(uuid),
     openrisk._kp_risk_id(uuid), openrisk._kp_risk_history(uuid), openrisk._kp_risk_history_of(uuid, uuid),
-    openrisk._kp_risk_search(uuid), openrisk._kp_risk_matrix(uuid),
+    openrisk._kp_risk_search(uuid), openrisk._kp_risk_search_anchor(uuid, text), openrisk._kp_risk_matrix(uuid),
     openrisk._kp_dashboard_stats(uuid), openrisk._kp_dashboard_matrix(uuid),
     openrisk._kp_dashboard_timeline(uuid), openrisk._kp_report(uuid), openrisk._kp_connector_list(),
     openrisk._kp_connector_id(), openrisk._kp_app_id(uuid), openrisk._tenant_key_prefixes(uuid),
     openrisk._family(text), openrisk._key_text(text),
     openrisk._key_risk_list(uuid, text, text, text, text, text, integer, integer, text, text),
     openrisk._key_risk_id(uuid, uuid), openrisk._key_risk_history(uuid, uuid, integer, integer),
-    openrisk._key_risk_search(uuid, text, integer, integer),
+    openrisk._search_anchor(text), openrisk._key_risk_search(uuid, text, integer, integer),
+    openrisk._max_search_anchors(), openrisk._search_lexemes(tsvector[]), openrisk._search_patterns(uuid, text[]),
     openrisk._key_risk_matrix(uuid, text), openrisk._key_dashboard_stats(uuid, text),
     openrisk._key_dashboard_matrix(uuid), openrisk._key_dashboard_timeline(uuid, integer),
     openrisk._key_connector_list(text, text, integer, integer), openrisk._key_connector_id(uuid),

@@ -10,9 +10,13 @@
 --
 -- Narrow on purpose: a write drops what its changed rows and columns can
 -- affect, nothing more.
---   * Lists and searches show every field of a risk, so any change a
---     client can see drops the tenant's lists and searches; a change of
---     the hidden mitigation counters does not.
+--   * Lists show every field of a risk, so any change a client can see
+--     drops the tenant's lists; a change of the hidden mitigation
+--     counters does not.  Searches likewise, but only those that can
+--     contain the changed risks: the ones anchored on a lexeme of their
+--     documents before or after the change, and the unanchored ones
+--     (16_keys.sql; a statement of more than _max_search_rows() rows
+--     drops them all).
 --   * Dashboards and matrices are NOT handled here: they are sums kept in
 --     25_aggregates.sql, and the statement that appends a non-zero
 --     difference to them drops exactly the windows that difference falls
@@ -52,18 +56,24 @@ BEGIN
 END
 $$;
 
--- What a visible change to some risks of a tenant drops: its lists and
--- searches, the risks' own keys, and its reports when a risk disappeared.
-CREATE FUNCTION openrisk._risk_change_patterns(tenant uuid, risk_ids uuid[], removed boolean)
+-- Above this many rows in one statement, the lexemes of the changed risks
+-- are not gathered and the tenant's searches are dropped as a family.
+CREATE FUNCTION openrisk._max_search_rows()
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 64 $$;
+
+-- What a visible change to some risks of a tenant drops: its lists, the
+-- searches that can contain the risks (DOCS: their search documents
+-- before and after; NULL: all searches), the risks' own keys, and its
+-- reports when a risk disappeared.
+CREATE FUNCTION openrisk._risk_change_patterns(tenant uuid, risk_ids uuid[], removed boolean, docs tsvector[])
 RETURNS text[] LANGUAGE plpgsql IMMUTABLE
 AS $$
 BEGIN
-    RETURN (
-    SELECT ARRAY[openrisk._family(openrisk._kp_risk_list(tenant)),
-                     openrisk._family(openrisk._kp_risk_search(tenant))]
-               || openrisk._risk_id_patterns(tenant, risk_ids)
-               || CASE WHEN removed THEN ARRAY[openrisk._family(openrisk._kp_report(tenant))]
-                       ELSE '{}'::text[] END);
+    RETURN ARRAY[openrisk._family(openrisk._kp_risk_list(tenant))]
+           || openrisk._search_patterns(tenant, openrisk._search_lexemes(docs))
+           || openrisk._risk_id_patterns(tenant, risk_ids)
+           || CASE WHEN removed THEN ARRAY[openrisk._family(openrisk._kp_report(tenant))]
+                   ELSE '{}'::text[] END;
 END
 $$;
 
@@ -76,19 +86,28 @@ RETURNS trigger LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
 SET enable_nestloop = off
 AS $$
+DECLARE
+    -- few enough rows to gather their search documents
+    few boolean;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM openrisk._invalidate(openrisk._risk_change_patterns(tenant_id, '{}', false))
-           FROM (SELECT DISTINCT tenant_id FROM changed_rows WHERE deleted_at IS NULL) t;
+        few := (SELECT count(*) <= openrisk._max_search_rows() FROM changed_rows);
+        PERFORM openrisk._invalidate(openrisk._risk_change_patterns(tenant_id, '{}', false,
+                                                                    array_agg(search) FILTER (WHERE few)))
+           FROM changed_rows WHERE deleted_at IS NULL GROUP BY tenant_id;
     ELSIF TG_OP = 'DELETE' THEN
-        PERFORM openrisk._invalidate(openrisk._risk_change_patterns(tenant_id, array_agg(id), true))
+        few := (SELECT count(*) <= openrisk._max_search_rows() FROM changed_rows);
+        PERFORM openrisk._invalidate(openrisk._risk_change_patterns(tenant_id, array_agg(id), true,
+                                                                    array_agg(search) FILTER (WHERE few)))
            FROM changed_rows GROUP BY tenant_id;
     ELSE
+        few := (SELECT count(*) <= openrisk._max_search_rows() FROM new_rows);
         PERFORM openrisk._invalidate(CASE WHEN bool_and(c.count_only)
                     THEN openrisk._risk_id_patterns(c.tenant_id, array_agg(c.id))
-                    ELSE openrisk._risk_change_patterns(c.tenant_id, array_agg(c.id), bool_or(c.removed)) END)
+                    ELSE openrisk._risk_change_patterns(c.tenant_id, array_agg(c.id), bool_or(c.removed),
+                             array_agg(c.new_doc) FILTER (WHERE few) || array_agg(c.old_doc) FILTER (WHERE few)) END)
            FROM (SELECT n.tenant_id, n.id, openrisk._is_count_update(n, o) AS count_only,
-                        n.deleted_at IS NOT NULL AS removed
+                        n.deleted_at IS NOT NULL AS removed, n.search AS new_doc, o.search AS old_doc
                    FROM new_rows n JOIN old_rows o ON o.id = n.id
                   WHERE n.deleted_at IS NULL OR o.deleted_at IS NULL) c
           GROUP BY c.tenant_id;
@@ -260,7 +279,7 @@ CREATE TRIGGER marketplace_apps_invalidate_delete AFTER DELETE ON openrisk.marke
     FOR EACH STATEMENT EXECUTE FUNCTION openrisk._apps_invalidate();
 
 REVOKE ALL ON FUNCTION openrisk._max_exact_invalidations(), openrisk._risk_id_patterns(uuid, uuid[], text),
-    openrisk._risk_change_patterns(uuid, uuid[], boolean), openrisk._risks_invalidate(),
+    openrisk._max_search_rows(), openrisk._risk_change_patterns(uuid, uuid[], boolean, tsvector[]), openrisk._risks_invalidate(),
     openrisk._risk_children_invalidate(), openrisk._assets_invalidate(),
     openrisk._connectors_invalidate(), openrisk._truncate_invalidate(),
     openrisk._apps_invalidate() FROM PUBLIC;

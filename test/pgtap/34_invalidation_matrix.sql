@@ -6,20 +6,22 @@
 --
 -- Keys checked per tenant (t.keys): risk_list, risk_list_tag (filtered
 -- by a tag), risk_get (the written risk), risk_get_other (another risk),
--- risk_history and risk_history_other (their histories), risk_search, risk_matrix (all),
+-- risk_history and risk_history_other (their histories), risk_search
+-- ('fixture': every fixture risk matches), risk_search_outage (no written
+-- risk matches), risk_search_or (unanchored), risk_matrix (all),
 -- risk_matrix_month, dashboard_stats (month), dashboard_stats_all,
 -- dashboard_matrix, dashboard_timeline (30 days), connector_list,
 -- connector_get, app_get, report (planted: no endpoint produces it).
 
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(31);
+SELECT plan(36);
 
 SELECT t.tenant('matrix A') AS a \gset
 SELECT t.tenant('matrix B') AS b \gset
 SELECT t.populate(:'a', 6) AS ra \gset
 SELECT t.populate(:'b', 6) AS rb \gset
-SELECT id AS ra2 FROM openrisk.risks WHERE tenant_id = :'a' AND id <> :'ra' LIMIT 1 \gset
+SELECT id AS ra2 FROM openrisk.risks WHERE tenant_id = :'a' AND id <> :'ra' AND title LIKE 'Ransomware%' LIMIT 1 \gset
 SELECT id AS rb2 FROM openrisk.risks WHERE tenant_id = :'b' AND id <> :'rb' LIMIT 1 \gset
 SELECT t.app(:'a') AS appa \gset
 SELECT t.app(:'b') AS appb \gset
@@ -41,21 +43,21 @@ SELECT is(:gone_b, '{}', 'warm-up: every key of tenant B is cached');
 -- containing today (through the aggregates); the timeline (a CREATE event)
 SELECT openrisk.risk_create(:'a', '{"title": "new one", "impact": 1, "probability": 1}') IS NOT NULL AS x \gset
 SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline',
-                         'risk_list', 'risk_list_tag', 'risk_matrix', 'risk_matrix_month', 'risk_search'],
-          'insert risk: A loses its lists, search, matrices and dashboards, nothing else');
+                         'risk_list', 'risk_list_tag', 'risk_matrix', 'risk_matrix_month', 'risk_search_or'],
+          'insert risk: A loses its lists, unanchored searches, matrices and dashboards, nothing else');
 SELECT is(:gone_b, '{}', 'insert risk: tenant B untouched');
 
 -- a change no figure depends on (title) -> lists, search and the risk only
 :warm \gset
 SELECT openrisk.risk_update(:'a', :'ra', '{"title": "updated"}') IS NOT NULL AS x \gset
-SELECT is(:gone_a, ARRAY['risk_get', 'risk_history', 'risk_list', 'risk_list_tag', 'risk_search'],
+SELECT is(:gone_a, ARRAY['risk_get', 'risk_history', 'risk_list', 'risk_list_tag', 'risk_search', 'risk_search_or'],
           'title update: lists, search, its own key and history; no dashboard or matrix, no other risk');
 SELECT is(:gone_b, '{}', 'update risk: tenant B untouched');
 
 -- description-only PATCH -> the same, still no dashboard
 :warm \gset
 SELECT openrisk.risk_update(:'a', :'ra', '{"description": "only this"}') IS NOT NULL AS x \gset
-SELECT is(:gone_a, ARRAY['risk_get', 'risk_history', 'risk_list', 'risk_list_tag', 'risk_search'],
+SELECT is(:gone_a, ARRAY['risk_get', 'risk_history', 'risk_list', 'risk_list_tag', 'risk_search', 'risk_search_or'],
           'description-only PATCH: no matrix, no dashboard counter, no timeline');
 
 -- status change to MITIGATED -> stats windows and the timeline (one more
@@ -63,7 +65,7 @@ SELECT is(:gone_a, ARRAY['risk_get', 'risk_history', 'risk_list', 'risk_list_tag
 :warm \gset
 SELECT openrisk.risk_update(:'a', :'ra', '{"status": "MITIGATED"}') IS NOT NULL AS x \gset
 SELECT is(:gone_a, ARRAY['dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'risk_get', 'risk_history',
-                         'risk_list', 'risk_list_tag', 'risk_search'],
+                         'risk_list', 'risk_list_tag', 'risk_search', 'risk_search_or'],
           'status change: stats and timeline, lists, its key and history; matrices kept');
 
 -- mitigation insert -> the risk it belongs to and the stats of its windows
@@ -91,7 +93,7 @@ SELECT is(:gone_b, '{}', 'asset rename: tenant B untouched');
 :warm \gset
 UPDATE openrisk.assets SET criticality = 'LOW' WHERE id = :'asset_high';
 SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline',
-                         'risk_get', 'risk_history', 'risk_list', 'risk_list_tag', 'risk_search'],
+                         'risk_get', 'risk_history', 'risk_list', 'risk_list_tag', 'risk_search', 'risk_search_or'],
           'asset criticality change: the re-scored risk (and its history), lists, search, scores; counts kept');
 SELECT is(:gone_b, '{}', 'asset criticality change: tenant B untouched');
 
@@ -109,7 +111,7 @@ VALUES (:'a', 'old risk', 2, 2, now() - interval '400 days', now() - interval '4
 :warm \gset
 UPDATE openrisk.risks SET impact = 4 WHERE id = :'old_risk';
 SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats_all', 'dashboard_timeline', 'risk_list', 'risk_list_tag',
-                         'risk_matrix', 'risk_search'],
+                         'risk_matrix', 'risk_search_or'],
           'update of a risk created 400 days ago: the all-time figures, not the month''s');
 
 -- soft delete -> also report:* of the tenant
@@ -117,7 +119,7 @@ SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats_all', 'dashboard_t
 SELECT openrisk.risk_delete(:'a', :'ra') AS x \gset
 SELECT is(:gone_a, ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'report',
                          'risk_get', 'risk_history', 'risk_list', 'risk_list_tag', 'risk_matrix', 'risk_matrix_month',
-                         'risk_search'],
+                         'risk_search', 'risk_search_or'],
           'soft delete: everything it was counted in, its history, and the tenant''s reports');
 SELECT is(:gone_b, '{}', 'soft delete: tenant B untouched');
 
@@ -127,13 +129,14 @@ DELETE FROM openrisk.risks WHERE id = :'ra2';
 SELECT is(t.gone(:'a', :'ra2', :'ra2', :'appa'),
           ARRAY['dashboard_matrix', 'dashboard_stats', 'dashboard_stats_all', 'dashboard_timeline', 'report',
                 'risk_get', 'risk_get_other', 'risk_history', 'risk_history_other', 'risk_list', 'risk_list_tag',
-                'risk_matrix', 'risk_matrix_month', 'risk_search'],
+                'risk_matrix', 'risk_matrix_month', 'risk_search', 'risk_search_or'],
           'hard delete: the risk, its history, lists, search, matrices, dashboards, reports');
 SELECT is(:gone_b, '{}', 'hard delete: tenant B untouched');
 
 -- connector change -> connector:* (global), nothing tenant-scoped
 SELECT openrisk.risk_create(:'a', '{"title": "another", "impact": 2, "probability": 2}') ->> 'id' AS ra \gset
-SELECT id AS ra2 FROM openrisk.risks WHERE tenant_id = :'a' AND id <> :'ra' AND deleted_at IS NULL LIMIT 1 \gset
+SELECT id AS ra2 FROM openrisk.risks WHERE tenant_id = :'a' AND id <> :'ra' AND deleted_at IS NULL
+   AND title LIKE 'Ransomware%' LIMIT 1 \gset
 :warm \gset
 UPDATE openrisk.connectors SET install_count = install_count + 1 WHERE id = t.connector();
 SELECT is(:gone_a, ARRAY['connector_get', 'connector_list'], 'connector change: every connector key, nothing of tenant A');
@@ -155,6 +158,28 @@ UPDATE openrisk.connectors SET rating = 1 WHERE id = t.connector();
 ROLLBACK;
 SELECT is(:gone_a, '{}', 'rollback: every key of tenant A is still cached');
 SELECT is(:gone_b, '{}', 'rollback: tenant B untouched');
+
+-- a risk that matches 'outage': the searches anchored on its lexemes go
+-- too (the search of another lexeme, 'fixture', is one of them)
+:warm \gset
+UPDATE openrisk.risks SET description = 'fixture, reworded'
+ WHERE id = (SELECT id FROM openrisk.risks WHERE tenant_id = :'a' AND title LIKE 'Outage%' AND deleted_at IS NULL LIMIT 1);
+SELECT is(:gone_a, ARRAY['risk_list', 'risk_list_tag', 'risk_search', 'risk_search_or', 'risk_search_outage'],
+          'update of a risk matching outage: its searches, lists; not the written risks'' keys');
+
+-- search anchors (sql/16_keys.sql): the longest lexeme of a query with
+-- no OR and no NOT; none otherwise
+SELECT is(ARRAY[openrisk._search_anchor('Phishing vendor'), openrisk._search_anchor('"data leak" via vendors'),
+                openrisk._search_anchor('it''s')],
+          ARRAY['phishing', 'vendors', 'it'], 'search anchor: the longest required lexeme');
+SELECT is(ARRAY[openrisk._search_anchor('phishing or malware'), openrisk._search_anchor('phishing -malware'),
+                openrisk._search_anchor('!!!')],
+          ARRAY[NULL, NULL, NULL]::text[], 'search anchor: none for OR, NOT or no lexeme');
+SELECT is(openrisk._search_patterns(:'a', NULL), ARRAY[openrisk._family(openrisk._kp_risk_search(:'a'))],
+          'search patterns: unknown lexemes drop the whole family');
+SELECT is(openrisk._search_lexemes(ARRAY[to_tsvector('simple', (SELECT string_agg('w' || i, ' ')
+                                                                FROM generate_series(1, openrisk._max_search_anchors() + 1) i))]),
+          NULL, 'search lexemes: too many to name one by one is NULL (the family)');
 
 -- a bulk statement touching both tenants drops both, once per tenant
 :warm \gset

@@ -162,7 +162,14 @@ class Run:
                 ("SELECT * FROM openrisk.risk_list_meta(%s, %s, 10, %s, %s, NULL, %s, %s)",
                  (t, r.randint(1, 3), r.choice([None] + SEVERITIES), r.choice([None] + STATUSES),
                   r.choice(["score", "title", "created_at", "updated_at"]), r.choice(["asc", "desc"]))),
-                ("SELECT * FROM openrisk.risk_search_meta(%s, %s)", (t, r.choice(WORDS)))]
+                ("SELECT * FROM openrisk.risk_search_meta(%s, %s)", (t, self.search_query()))]
+
+    def search_query(self):
+        """A word, or two combined: AND and a phrase (anchored on a lexeme),
+        OR and NOT (unanchored) -- every kind of search key."""
+        r = self.rng
+        a, b = r.choice(WORDS), r.choice(WORDS)
+        return r.choice([a, "%s %s" % (a, b), '"%s patched"' % a, "%s or %s" % (a, b), "%s -%s" % (a, b)])
 
     def cached_vs_fresh(self):
         """Read one random endpoint through the cache (twice, so a stored
