@@ -24,10 +24,12 @@ CREATE TABLE openrisk.tenants (
 -- general (element output functions may depend on settings) but is
 -- immutable for text[], which a generated column needs.
 CREATE FUNCTION openrisk._risk_search_document(title text, description text, tags text[])
-RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURNS tsvector LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT to_tsvector('simple'::regconfig, title || ' ' || coalesce(description, '') || ' ' ||
-                                            array_to_string(tags, ' '))
+BEGIN
+    RETURN to_tsvector('simple'::regconfig, title || ' ' || coalesce(description, '') || ' ' ||
+                                            array_to_string(tags, ' '));
+END
 $$;
 
 CREATE TABLE openrisk.risks (

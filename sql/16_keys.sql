@@ -61,8 +61,12 @@ AS $$ SELECT openrisk._kp('risk', 'id', tenant) $$;
 CREATE FUNCTION openrisk._kp_risk_history(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT openrisk._kp('risk', 'history', tenant) $$;
 -- The history keys of one risk.
-CREATE FUNCTION openrisk._kp_risk_history_of(tenant uuid, risk uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT openrisk._kp_risk_history(tenant) || risk || ':' $$;
+CREATE FUNCTION openrisk._kp_risk_history_of(tenant uuid, risk uuid) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN openrisk._kp_risk_history(tenant) || risk || ':';
+END
+$$;
 CREATE FUNCTION openrisk._kp_risk_search(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT openrisk._kp('risk', 'search', tenant) $$;
 -- The searches of one anchor segment (NULL: the unanchored ones).
@@ -111,24 +115,41 @@ AS $$ SELECT CASE WHEN value IS NULL THEN '-' ELSE md5(value) END $$;
 
 -- The keys, one per endpoint.  Arguments arrive normalised.  filters is
 -- the list's canonical filter text (NULL: none, and no segment at all).
+-- A builder that is one expression of immutable operators stays SQL (the
+-- planner inlines it); one that uses concat_ws or text || uuid -- only
+-- STABLE in general -- is PL/pgSQL: PostgreSQL never inlines an IMMUTABLE
+-- SQL function whose body is not immutable, and runs it through the SQL
+-- function executor instead, which parses and plans the body on every
+-- call (~0.1-0.3 ms each, on every request), where PL/pgSQL keeps its
+-- plans for the session.
 CREATE FUNCTION openrisk._key_risk_list(tenant uuid, sort_by text, sort_dir text, severity text,
                                         status text, q text, page integer, page_size integer,
                                         after text, filters text DEFAULT NULL)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT openrisk._kp_risk_list(tenant) ||
+BEGIN
+    RETURN openrisk._kp_risk_list(tenant) ||
            concat_ws(':', sort_by, sort_dir, coalesce(severity, '-'), coalesce(status, '-'),
                      openrisk._key_text(q),
                      CASE WHEN after IS NULL THEN page::text ELSE 'after-' || md5(after) END,
-                     page_size, 'f-' || md5(filters))
+                     page_size, 'f-' || md5(filters));
+END
 $$;
 
-CREATE FUNCTION openrisk._key_risk_id(tenant uuid, id uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT openrisk._kp_risk_id(tenant) || id $$;
+CREATE FUNCTION openrisk._key_risk_id(tenant uuid, id uuid) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN openrisk._kp_risk_id(tenant) || id;
+END
+$$;
 
 CREATE FUNCTION openrisk._key_risk_history(tenant uuid, risk uuid, page integer, page_size integer)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT openrisk._kp_risk_history_of(tenant, risk) || concat_ws(':', page, page_size) $$;
+RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN openrisk._kp_risk_history_of(tenant, risk) || concat_ws(':', page, page_size);
+END
+$$;
 
 -- The anchor of a search (risk_search's web-search syntax, 'simple'
 -- configuration): without OR and NOT every lexeme of the query is
@@ -154,10 +175,12 @@ END
 $$;
 
 CREATE FUNCTION openrisk._key_risk_search(tenant uuid, q text, page integer, page_size integer)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT openrisk._kp_risk_search_anchor(tenant, openrisk._search_anchor(q)) ||
-           concat_ws(':', openrisk._key_text(q), page, page_size)
+BEGIN
+    RETURN openrisk._kp_risk_search_anchor(tenant, openrisk._search_anchor(q)) ||
+           concat_ws(':', openrisk._key_text(q), page, page_size);
+END
 $$;
 
 -- Above this many distinct lexemes in the risks one statement changed in
@@ -196,12 +219,14 @@ $$;
 -- those anchored on one of the lexemes; the whole family when LEXEMES is
 -- NULL (unknown, or too many).
 CREATE FUNCTION openrisk._search_patterns(tenant uuid, lexemes text[])
-RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURNS text[] LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT CASE WHEN lexemes IS NULL THEN ARRAY[openrisk._family(openrisk._kp_risk_search(tenant))]
+BEGIN
+    RETURN CASE WHEN lexemes IS NULL THEN ARRAY[openrisk._family(openrisk._kp_risk_search(tenant))]
                 ELSE ARRAY[openrisk._family(openrisk._kp_risk_search_anchor(tenant, NULL))] ||
                      ARRAY(SELECT openrisk._family(openrisk._kp_risk_search_anchor(tenant, l)) FROM unnest(lexemes) l)
-           END
+           END;
+END
 $$;
 
 CREATE FUNCTION openrisk._key_risk_matrix(tenant uuid, period text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -213,21 +238,35 @@ AS $$ SELECT openrisk._kp_dashboard_stats(tenant) || period $$;
 CREATE FUNCTION openrisk._key_dashboard_matrix(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT openrisk._kp_dashboard_matrix(tenant) || 'all' $$;
 
-CREATE FUNCTION openrisk._key_dashboard_timeline(tenant uuid, days integer) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT openrisk._kp_dashboard_timeline(tenant) || days $$;
-
-CREATE FUNCTION openrisk._key_connector_list(category text, status text, page integer, page_size integer)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE FUNCTION openrisk._key_dashboard_timeline(tenant uuid, days integer) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT openrisk._kp_connector_list() ||
-           concat_ws(':', openrisk._key_text(category), coalesce(status, '-'), page, page_size)
+BEGIN
+    RETURN openrisk._kp_dashboard_timeline(tenant) || days;
+END
 $$;
 
-CREATE FUNCTION openrisk._key_connector_id(id uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT openrisk._kp_connector_id() || id $$;
+CREATE FUNCTION openrisk._key_connector_list(category text, status text, page integer, page_size integer)
+RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN openrisk._kp_connector_list() ||
+           concat_ws(':', openrisk._key_text(category), coalesce(status, '-'), page, page_size);
+END
+$$;
 
-CREATE FUNCTION openrisk._key_app_id(tenant uuid, id uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT openrisk._kp_app_id(tenant) || id $$;
+CREATE FUNCTION openrisk._key_connector_id(id uuid) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN openrisk._kp_connector_id() || id;
+END
+$$;
+
+CREATE FUNCTION openrisk._key_app_id(tenant uuid, id uuid) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN openrisk._kp_app_id(tenant) || id;
+END
+$$;
 
 -- The longest a cached answer of a namespace can have lived: its TTL
 -- setting, plus a day of slack for entries stored before the setting was

@@ -223,8 +223,12 @@ AS $$
 $$;
 
 CREATE FUNCTION openrisk._history_row_vec(h openrisk.risk_history, sign integer)
-RETURNS bigint[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT openrisk._history_vec(h.change_type, h.status, h.old_status, h.score, h.old_score, sign) $$;
+RETURNS bigint[] LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN openrisk._history_vec(h.change_type, h.status, h.old_status, h.score, h.old_score, sign);
+END
+$$;
 
 -- The second half of every aggregate trigger: append a statement's
 -- per-(tenant, family, day) sums (zero sums are dropped: that change moves
@@ -270,7 +274,9 @@ $$;
 -- makes (family 'h', by event day; the events are _risk_event's, the one
 -- definition the history trigger stores too), appended in one go.  INSERT
 -- and DELETE see one transition table, changed_rows (sign +1 / -1);
--- UPDATE sees both, joined by hashing (see _risks_history).
+-- UPDATE sees both, joined by hashing (see _risks_history).  OFFSET 0
+-- keeps the event subqueries from being pulled up: flattened, every
+-- (e.h).field below would call _risk_event again (four calls per row).
 CREATE FUNCTION openrisk._risks_aggregate()
 RETURNS trigger LANGUAGE plpgsql
 SET search_path = openrisk, pg_catalog, pg_temp
@@ -291,7 +297,8 @@ BEGIN
                     UNION ALL
                     SELECT (e.h).tenant_id, 'h', openrisk._utc_day((e.h).changed_at), openrisk._history_row_vec(e.h, 1)
                       FROM (SELECT openrisk._risk_event(o, n, false) AS h
-                              FROM new_rows n JOIN old_rows o ON o.id = n.id) e
+                              FROM new_rows n JOIN old_rows o ON o.id = n.id
+                            OFFSET 0) e
                      WHERE (e.h).risk_id IS NOT NULL) x
              GROUP BY x.tenant_id, x.family, x.day));
     ELSE
@@ -304,7 +311,8 @@ BEGIN
                     SELECT (e.h).tenant_id, 'h', openrisk._utc_day((e.h).changed_at), openrisk._history_row_vec(e.h, 1)
                       FROM (SELECT CASE TG_OP WHEN 'INSERT' THEN openrisk._risk_event(NULL, c)
                                               ELSE openrisk._risk_event(c, NULL) END AS h
-                              FROM changed_rows c) e
+                              FROM changed_rows c
+                            OFFSET 0) e
                      WHERE (e.h).risk_id IS NOT NULL) x
              GROUP BY x.tenant_id, x.family, x.day));
     END IF;

@@ -87,9 +87,10 @@ $$;
 -- values as parameters $9..$17 (the page query's $1..$8 are listed in
 -- 40_risk_list.sql, which binds these in this order).
 CREATE FUNCTION openrisk._risk_filter_sql(f openrisk.risk_filter)
-RETURNS text LANGUAGE sql IMMUTABLE
+RETURNS text LANGUAGE plpgsql IMMUTABLE
 AS $$
-    SELECT concat(
+BEGIN
+    RETURN concat(
         CASE WHEN f.owner IS NOT NULL THEN ' AND r.owner = $9' END,
         CASE WHEN f.tag IS NOT NULL THEN ' AND r.tags @> ARRAY[$10]' END,
         CASE WHEN f.framework IS NOT NULL THEN ' AND r.frameworks @> ARRAY[$11]' END,
@@ -98,7 +99,8 @@ AS $$
         CASE WHEN f.impact IS NOT NULL THEN ' AND r.impact = $14' END,
         CASE WHEN f.probability IS NOT NULL THEN ' AND r.probability = $15' END,
         CASE WHEN f.created_after IS NOT NULL THEN ' AND r.created_at >= $16' END,
-        CASE WHEN f.created_before IS NOT NULL THEN ' AND r.created_at < $17' END)
+        CASE WHEN f.created_before IS NOT NULL THEN ' AND r.created_at < $17' END);
+END
 $$;
 
 -- How many risks an 'r' vector counts in the impact x probability cells a
@@ -114,11 +116,13 @@ $$;
 -- The 'r' vector of the live risks a filter's creation range selects:
 -- window(created_after) - window(created_before).
 CREATE FUNCTION openrisk._risk_filter_window(p_tenant uuid, f openrisk.risk_filter)
-RETURNS bigint[] LANGUAGE sql STABLE
+RETURNS bigint[] LANGUAGE plpgsql STABLE
 AS $$
-    SELECT CASE WHEN f.created_before IS NULL THEN x.w
-                ELSE openrisk._vec_add(x.w, openrisk._vec_scale(openrisk._risk_window(p_tenant, f.created_before), -1)) END
-      FROM (SELECT openrisk._risk_window(p_tenant, coalesce(f.created_after, '-infinity')) AS w) x
+BEGIN
+    RETURN (SELECT CASE WHEN f.created_before IS NULL THEN x.w
+                    ELSE openrisk._vec_add(x.w, openrisk._vec_scale(openrisk._risk_window(p_tenant, f.created_before), -1)) END
+          FROM (SELECT openrisk._risk_window(p_tenant, coalesce(f.created_after, '-infinity')) AS w) x);
+END
 $$;
 
 REVOKE ALL ON FUNCTION

@@ -62,10 +62,12 @@ $$;
 -- cursors of unfiltered lists are the ones they always were.
 CREATE FUNCTION openrisk._cursor_message(tenant uuid, sort_by text, sort_dir text, severity text,
                                          status text, q text, pos text, id uuid, filters text DEFAULT NULL)
-RETURNS text LANGUAGE sql IMMUTABLE
+RETURNS text LANGUAGE plpgsql IMMUTABLE
 AS $$
-    SELECT concat_ws(chr(31), 'risk_list/1', tenant, sort_by, sort_dir, coalesce(severity, ''),
-                     coalesce(status, ''), coalesce(q, ''), pos, id, filters)
+BEGIN
+    RETURN concat_ws(chr(31), 'risk_list/1', tenant, sort_by, sort_dir, coalesce(severity, ''),
+                     coalesce(status, ''), coalesce(q, ''), pos, id, filters);
+END
 $$;
 
 CREATE FUNCTION openrisk._hmac_sha256(key bytea, message text)
@@ -149,13 +151,15 @@ $$;
 -- 'scan' (the title is tested on the rows the sort index yields).
 CREATE FUNCTION openrisk._risk_list_conditions(has_severity boolean, has_status boolean, q_mode text,
                                                f openrisk.risk_filter)
-RETURNS text LANGUAGE sql IMMUTABLE
+RETURNS text LANGUAGE plpgsql IMMUTABLE
 AS $$
-    SELECT concat(CASE WHEN has_severity THEN ' AND r.severity = $2' END,
+BEGIN
+    RETURN concat(CASE WHEN has_severity THEN ' AND r.severity = $2' END,
                   CASE WHEN has_status THEN ' AND r.status = $3' END,
                   CASE q_mode WHEN 'index' THEN ' AND lower(r.title) LIKE $4'
                               WHEN 'scan' THEN ' AND (lower(r.title) || '''') LIKE $4' END,
-                  openrisk._risk_filter_sql(f))
+                  openrisk._risk_filter_sql(f));
+END
 $$;
 
 -- The query of one page: the ids of the page (+1 row) in order, and the

@@ -97,10 +97,12 @@ RETURNS integer LANGUAGE sql IMMUTABLE
 AS $$ SELECT (body ->> field)::numeric::integer $$;
 
 CREATE FUNCTION openrisk._json_text_array(body jsonb, field text)
-RETURNS text[] LANGUAGE sql IMMUTABLE
+RETURNS text[] LANGUAGE plpgsql IMMUTABLE
 AS $$
-    SELECT CASE WHEN jsonb_typeof(body -> field) = 'array'
-                THEN ARRAY(SELECT jsonb_array_elements_text(body -> field)) END
+BEGIN
+    RETURN CASE WHEN jsonb_typeof(body -> field) = 'array'
+                THEN ARRAY(SELECT jsonb_array_elements_text(body -> field)) END;
+END
 $$;
 
 -- Make a risk's asset links exactly asset_ids; the link triggers re-score
@@ -206,10 +208,12 @@ END
 $$;
 
 CREATE FUNCTION openrisk._write_attribution_end(before text[])
-RETURNS void LANGUAGE sql VOLATILE
+RETURNS void LANGUAGE plpgsql VOLATILE
 AS $$
-    SELECT set_config('openrisk.actor', coalesce(before[1], ''), true),
-           set_config('openrisk.request_id', coalesce(before[2], ''), true)
+BEGIN
+    PERFORM set_config('openrisk.actor', coalesce(before[1], ''), true),
+            set_config('openrisk.request_id', coalesce(before[2], ''), true);
+END
 $$;
 
 -- The rows of a write: a new risk (p_id NULL; returns its id) or the
@@ -268,10 +272,12 @@ $$;
 
 -- A written risk's outcome: its representation and that ETag.
 CREATE FUNCTION openrisk._risk_written(p_tenant uuid, p_id uuid, outcome text)
-RETURNS openrisk.write_result LANGUAGE sql STABLE
+RETURNS openrisk.write_result LANGUAGE plpgsql STABLE
 AS $$
-    SELECT ROW(outcome, openrisk.cache_etag(v), v)::openrisk.write_result
-      FROM (SELECT openrisk._risk_get_compute(p_tenant, p_id)::text AS v) x
+BEGIN
+    RETURN (SELECT ROW(outcome, openrisk.cache_etag(v), v)::openrisk.write_result
+          FROM (SELECT openrisk._risk_get_compute(p_tenant, p_id)::text AS v) x);
+END
 $$;
 
 -- Create a risk (status DRAFT): 'created', its ETag and its representation.
