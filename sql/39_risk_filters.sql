@@ -106,11 +106,13 @@ $$;
 -- How many risks an 'r' vector counts in the impact x probability cells a
 -- filter selects (NULL impact or probability: the whole row or column).
 CREATE FUNCTION openrisk._risk_cell_count(v bigint[], p_impact integer, p_probability integer)
-RETURNS bigint LANGUAGE sql IMMUTABLE
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE
 AS $$
-    SELECT sum(v[21 + 5 * (i - 1) + p - 1])
-      FROM generate_series(1, 5) i, generate_series(1, 5) p
-     WHERE (p_impact IS NULL OR i = p_impact) AND (p_probability IS NULL OR p = p_probability)
+BEGIN
+    RETURN (SELECT sum(v[21 + 5 * (i - 1) + p - 1])
+          FROM generate_series(1, 5) i, generate_series(1, 5) p
+         WHERE (p_impact IS NULL OR i = p_impact) AND (p_probability IS NULL OR p = p_probability));
+END
 $$;
 
 -- The 'r' vector of the live risks a filter's creation range selects:

@@ -397,12 +397,14 @@ CREATE FUNCTION openrisk.risk_list(tenant uuid, page integer DEFAULT 1, page_siz
                                    max_score text DEFAULT NULL, impact text DEFAULT NULL,
                                    probability text DEFAULT NULL, created_after text DEFAULT NULL,
                                    created_before text DEFAULT NULL)
-RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
-    SELECT (openrisk.risk_list_meta(tenant, page, page_size, severity, status, q, sort_by, sort_dir, after,
+BEGIN
+    RETURN (openrisk.risk_list_meta(tenant, page, page_size, severity, status, q, sort_by, sort_dir, after,
                                     owner, tag, framework, min_score, max_score, impact, probability,
-                                    created_after, created_before)).value::json
+                                    created_after, created_before)).value::json;
+END
 $$;
 
 REVOKE ALL ON FUNCTION openrisk._risk_json(openrisk.risks), openrisk._risk_sort_columns(),

@@ -53,10 +53,12 @@ END
 $$;
 
 CREATE FUNCTION openrisk.risk_get(tenant uuid, id uuid)
-RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
-    SELECT (openrisk.risk_get_meta(tenant, id)).value::json
+BEGIN
+    RETURN (openrisk.risk_get_meta(tenant, id)).value::json;
+END
 $$;
 
 -- risk_search: full-text search ('simple' configuration, web-search
@@ -118,10 +120,12 @@ END
 $$;
 
 CREATE FUNCTION openrisk.risk_search(tenant uuid, q text, page integer DEFAULT 1, page_size integer DEFAULT 20)
-RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
-    SELECT (openrisk.risk_search_meta(tenant, q, page, page_size)).value::json
+BEGIN
+    RETURN (openrisk.risk_search_meta(tenant, q, page, page_size)).value::json;
+END
 $$;
 
 -- The 5x5 impact x probability grid of an 'r' vector: counts, or average
@@ -169,10 +173,12 @@ END
 $$;
 
 CREATE FUNCTION openrisk.risk_matrix(tenant uuid, period text DEFAULT 'all')
-RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
-    SELECT (openrisk.risk_matrix_meta(tenant, period)).value::json
+BEGIN
+    RETURN (openrisk.risk_matrix_meta(tenant, period)).value::json;
+END
 $$;
 
 REVOKE ALL ON FUNCTION openrisk._risk_get_compute(uuid, uuid),

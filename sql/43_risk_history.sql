@@ -61,10 +61,12 @@ END
 $$;
 
 CREATE FUNCTION openrisk.risk_history(tenant uuid, id uuid, page integer DEFAULT 1, page_size integer DEFAULT 20)
-RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
-    SELECT (openrisk.risk_history_meta(tenant, id, page, page_size)).value::json
+BEGIN
+    RETURN (openrisk.risk_history_meta(tenant, id, page, page_size)).value::json;
+END
 $$;
 
 REVOKE ALL ON FUNCTION openrisk._risk_history_compute(uuid, uuid, integer, integer) FROM PUBLIC;

@@ -358,19 +358,31 @@ $$;
 -- the session set it, else session_user.  Conditional writes are the
 -- _meta functions' (their outcome says what happened).
 CREATE FUNCTION openrisk.risk_create(tenant uuid, body jsonb)
-RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
-AS $$ SELECT (openrisk.risk_create_meta(tenant, body)).value::json $$;
+AS $$
+BEGIN
+    RETURN (openrisk.risk_create_meta(tenant, body)).value::json;
+END
+$$;
 
 CREATE FUNCTION openrisk.risk_update(tenant uuid, id uuid, patch jsonb)
-RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
-AS $$ SELECT (openrisk.risk_update_meta(tenant, id, patch)).value::json $$;
+AS $$
+BEGIN
+    RETURN (openrisk.risk_update_meta(tenant, id, patch)).value::json;
+END
+$$;
 
 CREATE FUNCTION openrisk.risk_delete(tenant uuid, id uuid)
-RETURNS boolean LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS boolean LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
-AS $$ SELECT (openrisk.risk_delete_meta(tenant, id)).outcome = 'deleted' $$;
+AS $$
+BEGIN
+    RETURN (openrisk.risk_delete_meta(tenant, id)).outcome = 'deleted';
+END
+$$;
 
 REVOKE ALL ON FUNCTION openrisk._risk_body_fields(), openrisk._check_risk_body(jsonb, boolean),
     openrisk._json_int(jsonb, text), openrisk._json_text_array(jsonb, text),

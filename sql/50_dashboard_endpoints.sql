@@ -58,10 +58,12 @@ END
 $$;
 
 CREATE FUNCTION openrisk.dashboard_stats(tenant uuid, period text DEFAULT 'month')
-RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
-    SELECT (openrisk.dashboard_stats_meta(tenant, period)).value::json
+BEGIN
+    RETURN (openrisk.dashboard_stats_meta(tenant, period)).value::json;
+END
 $$;
 
 -- dashboard_matrix: every live risk on the 5x5 grid, with the average
@@ -90,10 +92,12 @@ END
 $$;
 
 CREATE FUNCTION openrisk.dashboard_matrix(tenant uuid)
-RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
-    SELECT (openrisk.dashboard_matrix_meta(tenant)).value::json
+BEGIN
+    RETURN (openrisk.dashboard_matrix_meta(tenant)).value::json;
+END
 $$;
 
 -- dashboard_timeline: one point per UTC day of the last `days` days.  Each
@@ -145,10 +149,12 @@ END
 $$;
 
 CREATE FUNCTION openrisk.dashboard_timeline(tenant uuid, days integer DEFAULT 30)
-RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
-    SELECT (openrisk.dashboard_timeline_meta(tenant, days)).value::json
+BEGIN
+    RETURN (openrisk.dashboard_timeline_meta(tenant, days)).value::json;
+END
 $$;
 
 REVOKE ALL ON FUNCTION openrisk._dashboard_stats_compute(uuid, text),

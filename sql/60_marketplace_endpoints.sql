@@ -73,10 +73,12 @@ $$;
 
 CREATE FUNCTION openrisk.connector_list(category text DEFAULT NULL, status text DEFAULT NULL,
                                         page integer DEFAULT 1, page_size integer DEFAULT 20)
-RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
-    SELECT (openrisk.connector_list_meta(category, status, page, page_size)).value::json
+BEGIN
+    RETURN (openrisk.connector_list_meta(category, status, page, page_size)).value::json;
+END
 $$;
 
 CREATE FUNCTION openrisk._connector_get_compute(p_id uuid)
@@ -100,10 +102,12 @@ END
 $$;
 
 CREATE FUNCTION openrisk.connector_get(id uuid)
-RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
-    SELECT (openrisk.connector_get_meta(id)).value::json
+BEGIN
+    RETURN (openrisk.connector_get_meta(id)).value::json;
+END
 $$;
 
 -- app_get: NULL when the app does not exist or belongs to another tenant.
@@ -135,10 +139,12 @@ END
 $$;
 
 CREATE FUNCTION openrisk.app_get(tenant uuid, id uuid)
-RETURNS json LANGUAGE sql VOLATILE SECURITY DEFINER
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = openrisk, pg_catalog, pg_temp
 AS $$
-    SELECT (openrisk.app_get_meta(tenant, id)).value::json
+BEGIN
+    RETURN (openrisk.app_get_meta(tenant, id)).value::json;
+END
 $$;
 
 REVOKE ALL ON FUNCTION openrisk._connector_json(openrisk.connectors),
