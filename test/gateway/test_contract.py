@@ -112,6 +112,19 @@ def json_get(op):
         op["responses"].get("200", {}).get("$ref", "").endswith("Page")
 
 
+def test_replica_reads_document_x_min_lsn():
+    """Every route the gateway may send to a replica (KIND_READ / KIND_LIST in
+    gateway/src/routes.c, route_is_cached_read) declares the X-Min-LSN header
+    in the contract, so a client generated from it can read its own writes."""
+    routes = open(os.path.join(os.path.dirname(SPEC), "..", "gateway", "src", "routes.c")).read()
+    reads = re.findall(r'\{"GET", "([^"]+)", KIND_(?:READ|LIST),', routes)
+    assert len(reads) >= 11, reads
+    spec = yaml.safe_load(open(SPEC))
+    missing = [path for path in reads
+               if {"$ref": "#/components/parameters/X-Min-LSN"} not in spec["paths"][path]["get"].get("parameters", [])]
+    assert missing == [], "cached reads without X-Min-LSN in the contract: %s" % missing
+
+
 @pytest.mark.parametrize("path,method,op", OPERATIONS, ids=[op["operationId"] for _, _, op in OPERATIONS])
 def test_tour_of_every_operation(tokens, db, path, method, op):
     """Every operation of docs/openapi.yaml, through the validating proxy:
