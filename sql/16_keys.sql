@@ -61,12 +61,8 @@ AS $$ SELECT openrisk._kp('risk', 'id', tenant) $$;
 CREATE FUNCTION openrisk._kp_risk_history(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT openrisk._kp('risk', 'history', tenant) $$;
 -- The history keys of one risk.
-CREATE FUNCTION openrisk._kp_risk_history_of(tenant uuid, risk uuid) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-AS $$
-BEGIN
-    RETURN openrisk._kp_risk_history(tenant) || risk || ':';
-END
-$$;
+CREATE FUNCTION openrisk._kp_risk_history_of(tenant uuid, risk uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_risk_history(tenant) || risk::text || ':' $$;
 CREATE FUNCTION openrisk._kp_risk_search(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT openrisk._kp('risk', 'search', tenant) $$;
 -- The searches of one anchor segment (NULL: the unanchored ones).
@@ -116,12 +112,12 @@ AS $$ SELECT CASE WHEN value IS NULL THEN '-' ELSE md5(value) END $$;
 -- The keys, one per endpoint.  Arguments arrive normalised.  filters is
 -- the list's canonical filter text (NULL: none, and no segment at all).
 -- A builder that is one expression of immutable operators stays SQL (the
--- planner inlines it); one that uses concat_ws or text || uuid -- only
--- STABLE in general -- is PL/pgSQL: PostgreSQL never inlines an IMMUTABLE
--- SQL function whose body is not immutable, and runs it through the SQL
--- function executor instead, which parses and plans the body on every
--- call (~0.1-0.3 ms each, on every request), where PL/pgSQL keeps its
--- plans for the session.
+-- planner inlines it; hence id::text, not text || uuid, which is only
+-- STABLE); one that needs concat_ws -- STABLE too -- is PL/pgSQL.
+-- PostgreSQL never inlines an IMMUTABLE SQL function whose body is not
+-- immutable: it runs it through the SQL function executor, which parses
+-- and plans the body on every call (~0.1-0.3 ms, on every request), where
+-- PL/pgSQL keeps its plans for the session.  test/pgtap/393 checks it.
 CREATE FUNCTION openrisk._key_risk_list(tenant uuid, sort_by text, sort_dir text, severity text,
                                         status text, q text, page integer, page_size integer,
                                         after text, filters text DEFAULT NULL)
@@ -136,12 +132,8 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION openrisk._key_risk_id(tenant uuid, id uuid) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-AS $$
-BEGIN
-    RETURN openrisk._kp_risk_id(tenant) || id;
-END
-$$;
+CREATE FUNCTION openrisk._key_risk_id(tenant uuid, id uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_risk_id(tenant) || id::text $$;
 
 CREATE FUNCTION openrisk._key_risk_history(tenant uuid, risk uuid, page integer, page_size integer)
 RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -238,12 +230,8 @@ AS $$ SELECT openrisk._kp_dashboard_stats(tenant) || period $$;
 CREATE FUNCTION openrisk._key_dashboard_matrix(tenant uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT openrisk._kp_dashboard_matrix(tenant) || 'all' $$;
 
-CREATE FUNCTION openrisk._key_dashboard_timeline(tenant uuid, days integer) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-AS $$
-BEGIN
-    RETURN openrisk._kp_dashboard_timeline(tenant) || days;
-END
-$$;
+CREATE FUNCTION openrisk._key_dashboard_timeline(tenant uuid, days integer) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_dashboard_timeline(tenant) || days::text $$;
 
 CREATE FUNCTION openrisk._key_connector_list(category text, status text, page integer, page_size integer)
 RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -254,19 +242,11 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION openrisk._key_connector_id(id uuid) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-AS $$
-BEGIN
-    RETURN openrisk._kp_connector_id() || id;
-END
-$$;
+CREATE FUNCTION openrisk._key_connector_id(id uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_connector_id() || id::text $$;
 
-CREATE FUNCTION openrisk._key_app_id(tenant uuid, id uuid) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-AS $$
-BEGIN
-    RETURN openrisk._kp_app_id(tenant) || id;
-END
-$$;
+CREATE FUNCTION openrisk._key_app_id(tenant uuid, id uuid) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT openrisk._kp_app_id(tenant) || id::text $$;
 
 -- The longest a cached answer of a namespace can have lived: its TTL
 -- setting, plus a day of slack for entries stored before the setting was
